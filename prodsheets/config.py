@@ -1,0 +1,115 @@
+"""Where settings come from: flags, then environment, then a TOML file.
+
+Precedence is the usual one (the most specific wins): ``--token`` beats
+``PRODSHEETS_TOKEN`` beats ``token =`` in ``prodsheets.toml``. The token is kept out
+of ``repr`` so a debug print of the settings cannot leak it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .api import DEFAULT_API_URL
+from .errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "prodsheets.toml"
+DEFAULT_QR_TEMPLATE = "prodsheets:order={order_id};item={item};design={design_id}"
+DEFAULT_ASSET_HOSTS = ("*.mczr.co", "*.mycustomizer.com")
+
+ENV = {
+    "api_url": "PRODSHEETS_API_URL",
+    "brand": "PRODSHEETS_BRAND",
+    "token": "PRODSHEETS_TOKEN",
+    "qr_template": "PRODSHEETS_QR_TEMPLATE",
+    "cache_dir": "PRODSHEETS_CACHE_DIR",
+    "asset_hosts": "PRODSHEETS_ASSET_HOSTS",
+}
+
+
+@dataclass
+class Settings:
+    api_url: str = DEFAULT_API_URL
+    brand: str | None = None
+    token: str | None = field(default=None, repr=False)
+    qr_template: str = DEFAULT_QR_TEMPLATE
+    cache_dir: Path | None = None
+    asset_hosts: tuple[str, ...] = DEFAULT_ASSET_HOSTS
+    page_size: str = "A4"
+    template_dir: Path | None = None
+    source: str = ""
+
+    def require_api(self) -> tuple[str, str, str]:
+        """The three things the API client needs, or a one-line error naming what is missing."""
+        if not self.brand:
+            raise ConfigError(
+                "no brand configured: set PRODSHEETS_BRAND, pass --brand, "
+                f"or put brand = \"…\" in {DEFAULT_CONFIG_NAME}"
+            )
+        if not self.token:
+            raise ConfigError(
+                "no API token configured: set PRODSHEETS_TOKEN, pass --token, "
+                f"or put token = \"…\" in {DEFAULT_CONFIG_NAME}"
+            )
+        return self.api_url, self.brand, self.token
+
+
+def load_settings(
+    flags: dict[str, Any],
+    *,
+    config_file: Path | None = None,
+    environ: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Merge the three sources; ``flags`` holds only options the user actually gave."""
+    environ = dict(os.environ if environ is None else environ)
+    file_values, source = _read_toml(config_file, cwd or Path.cwd())
+    merged: dict[str, Any] = {}
+    for key in Settings.__dataclass_fields__:
+        if key == "source":
+            continue
+        if flags.get(key) not in (None, ""):
+            merged[key] = flags[key]
+        elif key in ENV and environ.get(ENV[key]):
+            merged[key] = environ[ENV[key]]
+        elif file_values.get(key) not in (None, ""):
+            merged[key] = file_values[key]
+    if "asset_hosts" in merged:
+        merged["asset_hosts"] = _host_list(merged["asset_hosts"])
+    for key in ("cache_dir", "template_dir"):
+        if key in merged:
+            merged[key] = Path(merged[key]).expanduser()
+    unknown = set(file_values) - set(Settings.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting(s): {', '.join(sorted(unknown))}")
+    return Settings(**merged, source=source)
+
+
+def _read_toml(config_file: Path | None, cwd: Path) -> tuple[dict[str, Any], str]:
+    path = config_file if config_file is not None else cwd / DEFAULT_CONFIG_NAME
+    if config_file is None and not path.exists():
+        return {}, ""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    section = data.get("prodsheets", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: expected settings at the top level or under [prodsheets]")
+    return {k.replace("-", "_"): v for k, v in section.items()}, str(path)
+
+
+def _host_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(h.strip() for h in value.split(",") if h.strip())
+    if isinstance(value, (list, tuple)):
+        return tuple(str(h).strip() for h in value if str(h).strip())
+    raise ConfigError("asset_hosts must be a list of host patterns")

@@ -1,0 +1,39 @@
+"""Where prodsheets finds its packaged files and keeps its own.
+
+In a wheel, ``templates/`` and ``fonts/`` are packaged as ``prodsheets/_data/``
+(hatchling force-include); in a checkout they sit at the top level.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_dir() -> Path:
+    packaged = _PACKAGE / "_data"
+    return packaged if (packaged / "templates").is_dir() else _PACKAGE.parent
+
+
+def templates_dir() -> Path:
+    return data_dir() / "templates"
+
+
+def fonts_dir() -> Path:
+    return data_dir() / "fonts"
+
+
+def samples_dir() -> Path:
+    """The bundled samples (checkout only; wheels do not carry them)."""
+    return _PACKAGE.parent / "samples"
+
+
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("prodsheets")) / "assets"
+
+
+def default_state_dir() -> Path:
+    return Path(platformdirs.user_state_dir("prodsheets"))
