@@ -58,8 +58,9 @@ class Role:
     check_resolution: bool
 
 
-DESIGN = Role("design", (170.0, 110.0), keep_alpha=False, check_resolution=False)
-LOGO = Role("logo", (45.0, 45.0), keep_alpha=True, check_resolution=True)
+# Keep in step with the largest boxes in templates/ticket.css (A4 layout).
+DESIGN = Role("design", (186.0, 80.0), keep_alpha=False, check_resolution=False)
+LOGO = Role("logo", (35.0, 35.0), keep_alpha=True, check_resolution=True)
 ROLES = {r.name: r for r in (DESIGN, LOGO)}
 
 

@@ -167,7 +167,9 @@ class Sandbox:
         return None
 
     def start(self) -> Sandbox:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -192,6 +194,7 @@ class _BadParam(Exception):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     server_version = "prodsheets-sandbox"
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: never echo headers

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import random
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -35,6 +36,7 @@ def object_id(prefix: str, n: int) -> str:
     return f"{prefix}{n:0{width}x}"
 
 
+@lru_cache(maxsize=64)
 def product_image(kind: str, colour: str, size: tuple[int, int] = (1200, 900)) -> bytes:
     """A product 'render' on a transparent background, as customizers export them (PNG)."""
     width, height = size
@@ -65,6 +67,7 @@ def product_image(kind: str, colour: str, size: tuple[int, int] = (1200, 900)) -
     return _encode(img, "PNG")
 
 
+@lru_cache(maxsize=64)
 def logo_image(text: str, colour: str = "Ocean Blue", size: int = 600, seed: int = 0) -> bytes:
     """A customer's logo: shapes and a monogram on a transparent background."""
     rng = random.Random(seed)

@@ -1,0 +1,161 @@
+"""Shared fixtures: a real sandbox over loopback, settings pointing at it, a CLI runner."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from prodsheets.sandbox import DEFAULT_BRAND, DEFAULT_TOKEN, Sandbox, SandboxData
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+
+@pytest.fixture(scope="session")
+def sample_data() -> SandboxData:
+    return SandboxData.from_dir(SAMPLES)
+
+
+@pytest.fixture(scope="session")
+def sample_orders() -> list[dict]:
+    return json.loads((SAMPLES / "orders.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def sample_designs() -> dict[str, dict]:
+    designs = json.loads((SAMPLES / "designs.json").read_text(encoding="utf-8"))
+    return {d["_id"]: d for d in designs}
+
+
+@pytest.fixture(scope="session")
+def shared_sandbox(sample_data):
+    """One read-only sandbox for tests that do not change or break it."""
+    with Sandbox(copy.deepcopy(sample_data)) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sample_data):
+    """A private sandbox a test may change (inject failures, replace orders)."""
+    with Sandbox(copy.deepcopy(sample_data)) as server:
+        yield server
+
+
+@pytest.fixture
+def make_sandbox(sample_data):
+    """Build sandboxes with options (pagination style, data, latency)."""
+    servers = []
+
+    def make(data: SandboxData | None = None, **options) -> Sandbox:
+        server = Sandbox(copy.deepcopy(data or sample_data), **options).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def env_for(tmp_path, monkeypatch):
+    """Point the environment at a sandbox, with a private asset cache."""
+
+    def point(server: Sandbox, **extra: str) -> dict[str, str]:
+        env = {
+            "PRODSHEETS_API_URL": server.url,
+            "PRODSHEETS_BRAND": DEFAULT_BRAND,
+            "PRODSHEETS_TOKEN": DEFAULT_TOKEN,
+            "PRODSHEETS_CACHE_DIR": str(tmp_path / "cache"),
+            **extra,
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        return env
+
+    monkeypatch.delenv("PRODSHEETS_QR_TEMPLATE", raising=False)
+    monkeypatch.delenv("PRODSHEETS_ASSET_HOSTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return point
+
+
+@pytest.fixture
+def cli():
+    """Run ``prodsheets`` in-process; stdout and stderr are kept apart."""
+    from prodsheets.cli import main
+
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return run
+
+
+class _Routes:
+    """A tiny HTTP server with canned answers that counts every hit: for hostile
+    assets (redirects, huge files, not-images) and for proving an address is never
+    contacted."""
+
+    def __init__(self) -> None:
+        import threading
+        from collections import Counter
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        hits: Counter[str] = Counter()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                hits[self.path] += 1
+                status, headers, body = routes.get(self.path, (404, {}, b"Not Found"))
+                self.send_response(status)
+                headers = {"Content-Length": str(len(body)), **headers}
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.routes = routes
+        self.hits = hits
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def total_hits(self) -> int:
+        return sum(self.hits.values())
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def routes():
+    server = _Routes()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def listener():
+    """An address that must never be contacted: every hit is counted."""
+    server = _Routes()
+    yield server
+    server.stop()

@@ -1,0 +1,56 @@
+"""Settings precedence: flags, then environment, then the TOML file."""
+
+from __future__ import annotations
+
+import pytest
+
+from prodsheets.config import DEFAULT_ASSET_HOSTS, load_settings
+from prodsheets.errors import ConfigError
+
+
+def test_precedence_flags_env_file(tmp_path):
+    (tmp_path / "prodsheets.toml").write_text(
+        'api_url = "http://file"\nbrand = "file-brand"\ntoken = "file-token"\n'
+        'asset_hosts = ["cdn.example.com"]\nqr_template = "{order_id}"\n'
+    )
+    from_file = load_settings({}, environ={}, cwd=tmp_path)
+    assert (from_file.api_url, from_file.brand, from_file.token) == (
+        "http://file", "file-brand", "file-token")
+    assert from_file.asset_hosts == ("cdn.example.com",)
+    env = {"PRODSHEETS_BRAND": "env-brand", "PRODSHEETS_TOKEN": "env-token"}
+    from_env = load_settings({}, environ=env, cwd=tmp_path)
+    assert (from_env.api_url, from_env.brand, from_env.token) == (
+        "http://file", "env-brand", "env-token")
+    from_flags = load_settings({"brand": "flag-brand", "token": None}, environ=env, cwd=tmp_path)
+    assert (from_flags.brand, from_flags.token) == ("flag-brand", "env-token")
+
+
+def test_defaults_without_file(tmp_path):
+    settings = load_settings({}, environ={}, cwd=tmp_path)
+    assert settings.api_url == "https://api.mycustomizer.com"
+    assert settings.asset_hosts == DEFAULT_ASSET_HOSTS
+
+
+def test_missing_token_and_brand_name_the_variable(tmp_path):
+    with pytest.raises(ConfigError, match="PRODSHEETS_BRAND"):
+        load_settings({}, environ={"PRODSHEETS_TOKEN": "t"}, cwd=tmp_path).require_api()
+    with pytest.raises(ConfigError, match="PRODSHEETS_TOKEN"):
+        load_settings({}, environ={"PRODSHEETS_BRAND": "b"}, cwd=tmp_path).require_api()
+
+
+def test_token_not_in_repr(tmp_path):
+    settings = load_settings({"token": "sekrit", "brand": "b"}, environ={}, cwd=tmp_path)
+    assert "sekrit" not in repr(settings)
+
+
+def test_explicit_config_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings({}, config_file=tmp_path / "nope.toml", environ={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("brand = ")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings({}, config_file=bad, environ={})
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text('[prodsheets]\nbrandd = "x"\n')
+    with pytest.raises(ConfigError, match="unknown setting"):
+        load_settings({}, config_file=unknown, environ={})
