@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -158,7 +158,9 @@ class ApiClient:
             if not results or size <= 0:
                 return
             if fresh == 0:
-                log.warning("%s: page at offset %d repeated earlier results; stopping", path, offset)
+                log.warning(
+                    "%s: page at offset %d repeated earlier results; stopping", path, offset
+                )
                 return
             offset += max(size, len(results))
             if total is not None and offset >= total:
@@ -182,9 +184,7 @@ class ApiClient:
                 url=response.url,
             ) from None
 
-    def _request(
-        self, url: str, *, params: dict[str, str] | None, what: str
-    ) -> requests.Response:
+    def _request(self, url: str, *, params: dict[str, str] | None, what: str) -> requests.Response:
         attempt = 0
         while True:
             try:
@@ -254,8 +254,8 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _server_message(response: requests.Response) -> str:

@@ -85,8 +85,10 @@ class PreparedImage:
 
 @dataclass(frozen=True)
 class AssetPolicy:
-    """Which URLs may be fetched: host patterns (``*.mczr.co``) and exact origins
-    (the API's own ``scheme://host:port``, for assets it serves itself)."""
+    """Which URLs may be fetched: host patterns (``*.mczr.co``, or an exact
+    ``host:port``) and exact origins (the API's own ``scheme://host:port``, for the
+    assets it serves itself). IP literals and ``localhost`` are refused unless listed
+    exactly: a customer-supplied URL must not reach the workshop's own network."""
 
     host_patterns: tuple[str, ...] = ("*.mczr.co", "*.mycustomizer.com")
     origins: tuple[str, ...] = ()
@@ -110,6 +112,8 @@ class AssetPolicy:
         origin = f"{scheme}://{host}:{port or default_port}"
         if origin in {_normal_origin(o) for o in self.origins}:
             return
+        if f"{host}:{port or default_port}" in {p.lower() for p in self.host_patterns}:
+            return  # an explicit host:port entry is trusted as written
         if _is_ip_literal(host):
             raise AssetError(f"address {host} is not an allowed asset host", url=url)
         if port not in (None, default_port):
@@ -269,8 +273,10 @@ class AssetStore:
         limit = self.policy.max_bytes
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > limit:
-            raise AssetError(f"file too large ({int(declared) // 1_048_576} MB > "
-                             f"{limit // 1_048_576} MB)", url=url)
+            raise AssetError(
+                f"file too large ({int(declared) // 1_048_576} MB > {limit // 1_048_576} MB)",
+                url=url,
+            )
         chunks, total = [], 0
         try:
             for chunk in response.iter_content(65536):
@@ -312,7 +318,9 @@ def prepare_image(data: bytes, role: Role, *, url: str = "") -> tuple[bytes, dic
     except UnidentifiedImageError:
         raise AssetError("not an image", url=url) from None
     except Image.DecompressionBombError:
-        raise AssetError("image too large in pixels (decompression bomb refused)", url=url) from None
+        raise AssetError(
+            "image too large in pixels (decompression bomb refused)", url=url
+        ) from None
     if img.format not in ALLOWED_FORMATS:
         raise AssetError(f"image format {img.format} is not allowed", url=url)
     width, height = img.size
@@ -361,9 +369,7 @@ def prepare_image(data: bytes, role: Role, *, url: str = "") -> tuple[bytes, dic
 
 def _to_srgb(img: Image.Image, *, keep_alpha: bool) -> Image.Image:
     """Colour-manage into sRGB; flatten transparency onto white unless it is kept."""
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or (
-        img.mode == "P" and "transparency" in img.info
-    )
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
     icc = img.info.get("icc_profile")
     if img.mode not in ("RGB", "RGBA"):
         img = img.convert("RGBA" if has_alpha else ("CMYK" if img.mode == "CMYK" else "RGB"))

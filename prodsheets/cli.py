@@ -38,22 +38,45 @@ class _Group(click.Group):
 
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     if verbose < 2:
         logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="prodsheets")
-@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug). Never shows the token.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML settings file (default: ./prodsheets.toml if present).")
-@click.option("--api-url", envvar=None, help="API base URL [env PRODSHEETS_API_URL; default https://api.mycustomizer.com].")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More detail on stderr (-vv for debug). Never shows the token.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML settings file (default: ./prodsheets.toml if present).",
+)
+@click.option(
+    "--api-url",
+    envvar=None,
+    help="API base URL [env PRODSHEETS_API_URL; default https://api.mycustomizer.com].",
+)
 @click.option("--brand", help="Brand (company) name in the API [env PRODSHEETS_BRAND].")
-@click.option("--token", help="API token [env PRODSHEETS_TOKEN]; prefer the environment, flags show in `ps`.")
+@click.option(
+    "--token", help="API token [env PRODSHEETS_TOKEN]; prefer the environment, flags show in `ps`."
+)
 @click.pass_context
-def main(ctx: click.Context, verbose: int, config_file: Path | None, api_url: str | None,
-         brand: str | None, token: str | None) -> None:
+def main(
+    ctx: click.Context,
+    verbose: int,
+    config_file: Path | None,
+    api_url: str | None,
+    brand: str | None,
+    token: str | None,
+) -> None:
     """Print-ready PDF job tickets from MyCustomizer (Kickflip) orders.
 
     \b
@@ -81,14 +104,35 @@ def _settings(ctx: click.Context, **more: Any):
 
 def _ticket_options(func):
     options = [
-        click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-                     default=Path("."), show_default=True, help="Folder for the PDFs."),
-        click.option("--page-size", type=click.Choice(["A4", "Letter", "A5", "4x6in"]),
-                     default=None, help="Paper size [default A4]; 4x6in is the label layout."),
-        click.option("--template-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-                     help="Folder with a ticket.html and/or ticket.css that override the built-in ones."),
-        click.option("--qr-template", help="Text encoded in each QR code, e.g. '{order_id}/{item}/{design_id}'."),
-        click.option("--html", is_flag=True, help="Also write each ticket's self-contained HTML beside its PDF."),
+        click.option(
+            "-o",
+            "--out",
+            "out_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("."),
+            show_default=True,
+            help="Folder for the PDFs.",
+        ),
+        click.option(
+            "--page-size",
+            type=click.Choice(["A4", "Letter", "A5", "4x6in"]),
+            default=None,
+            help="Paper size [default A4]; 4x6in is the label layout.",
+        ),
+        click.option(
+            "--template-dir",
+            type=click.Path(file_okay=False, exists=True, path_type=Path),
+            help="Folder with a ticket.html and/or ticket.css that override the built-in ones.",
+        ),
+        click.option(
+            "--qr-template",
+            help="Text encoded in each QR code, e.g. '{order_id}/{item}/{design_id}'.",
+        ),
+        click.option(
+            "--html",
+            is_flag=True,
+            help="Also write each ticket's self-contained HTML beside its PDF.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -110,8 +154,15 @@ def _report(written, *, err_prefix: str = "") -> None:
 @click.argument("refs", nargs=-1, required=True, metavar="REF...")
 @_ticket_options
 @click.pass_context
-def order(ctx: click.Context, refs: tuple[str, ...], out_dir: Path, page_size: str | None,
-          template_dir: Path | None, qr_template: str | None, html: bool) -> None:
+def order(
+    ctx: click.Context,
+    refs: tuple[str, ...],
+    out_dir: Path,
+    page_size: str | None,
+    template_dir: Path | None,
+    qr_template: str | None,
+    html: bool,
+) -> None:
     """Write the job ticket PDF of each order.
 
     REF is the order's API id (5e69254b714841168b8d9825), its orderId (1001)
@@ -128,7 +179,9 @@ def order(ctx: click.Context, refs: tuple[str, ...], out_dir: Path, page_size: s
     from .tickets import validate_qr_template
     from .workflow import find_order, make_store, prepare_ticket, write_ticket
 
-    settings = _settings(ctx, qr_template=qr_template, page_size=page_size, template_dir=template_dir)
+    settings = _settings(
+        ctx, qr_template=qr_template, page_size=page_size, template_dir=template_dir
+    )
     validate_qr_template(settings.qr_template)
     api_url, brand, token = settings.require_api()
     renderer = None
@@ -138,10 +191,15 @@ def order(ctx: click.Context, refs: tuple[str, ...], out_dir: Path, page_size: s
         for ref in refs:
             try:
                 found = find_order(client, ref)
-                ticket = prepare_ticket(found, store, settings, brand=brand, get_design=client.get_design)
+                ticket = prepare_ticket(
+                    found, store, settings, brand=brand, get_design=client.get_design
+                )
                 if renderer is None:
-                    renderer = Renderer(page_size=settings.page_size, template_dir=settings.template_dir,
-                                        cache_dir=store.cache_dir)
+                    renderer = Renderer(
+                        page_size=settings.page_size,
+                        template_dir=settings.template_dir,
+                        cache_dir=store.cache_dir,
+                    )
                 written = write_ticket(ticket, renderer, out_dir, html=html)
             except AuthError:
                 raise
@@ -158,14 +216,27 @@ def order(ctx: click.Context, refs: tuple[str, ...], out_dir: Path, page_size: s
 
 @main.command()
 @click.argument("order_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--designs", "designs_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              required=True, help="JSON of the order's designs: one design, a list, or an API listing.")
+@click.option(
+    "--designs",
+    "designs_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="JSON of the order's designs: one design, a list, or an API listing.",
+)
 @click.option("--brand", "brand_name", default=None, help="Brand name printed on the ticket.")
 @_ticket_options
 @click.pass_context
-def render(ctx: click.Context, order_file: Path, designs_file: Path, brand_name: str | None,
-           out_dir: Path, page_size: str | None, template_dir: Path | None,
-           qr_template: str | None, html: bool) -> None:
+def render(
+    ctx: click.Context,
+    order_file: Path,
+    designs_file: Path,
+    brand_name: str | None,
+    out_dir: Path,
+    page_size: str | None,
+    template_dir: Path | None,
+    qr_template: str | None,
+    html: bool,
+) -> None:
     """Render a ticket offline from JSON saved from the API.
 
     For support and for people without API access: images are still downloaded
@@ -181,12 +252,16 @@ def render(ctx: click.Context, order_file: Path, designs_file: Path, brand_name:
     from .tickets import validate_qr_template
     from .workflow import make_store, prepare_ticket, write_ticket
 
-    settings = _settings(ctx, qr_template=qr_template, page_size=page_size, template_dir=template_dir)
+    settings = _settings(
+        ctx, qr_template=qr_template, page_size=page_size, template_dir=template_dir
+    )
     validate_qr_template(settings.qr_template)
     order_data = _read_json(order_file)
     if isinstance(order_data, dict) and isinstance(order_data.get("results"), list):
         if len(order_data["results"]) != 1:
-            raise BadResponse(f"{order_file} lists {len(order_data['results'])} orders; save just one")
+            raise BadResponse(
+                f"{order_file} lists {len(order_data['results'])} orders; save just one"
+            )
         order_data = order_data["results"][0]
     found = Order.from_json(order_data)
     designs_data = _read_json(designs_file)
@@ -200,8 +275,9 @@ def render(ctx: click.Context, order_file: Path, designs_file: Path, brand_name:
     brand = brand_name or settings.brand or ""
     store = make_store(settings, api_origin=None)
     ticket = prepare_ticket(found, store, settings, brand=brand, designs=designs)
-    renderer = Renderer(page_size=settings.page_size, template_dir=settings.template_dir,
-                        cache_dir=store.cache_dir)
+    renderer = Renderer(
+        page_size=settings.page_size, template_dir=settings.template_dir, cache_dir=store.cache_dir
+    )
     written = write_ticket(ticket, renderer, out_dir, html=html)
     _report(written)
     ctx.exit(0 if written.complete else EXIT_INCOMPLETE)
@@ -220,21 +296,58 @@ def _read_json(path: Path) -> Any:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, type=int, help="Port (0 picks a free one).")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder with orders.json, designs.json and assets/ [default: the bundled samples].")
-@click.option("--token", "sandbox_token", default=None, help="Token the sandbox accepts [default sandbox-token].")
-@click.option("--brand", "sandbox_brand", default=None, help="Brand the sandbox serves [default acme-custom].")
-@click.option("--latency", "latency_ms", default=0.0, type=float, help="Milliseconds added to every request.")
-@click.option("--fail-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of requests answered 503.")
-@click.option("--pagination", type=click.Choice(["offset", "echo"]), default="offset", show_default=True,
-              help="How pagination.lastIndex is filled: the offset after the page, or the request's echo.")
-@click.option("--synthetic", "synthetic_orders", type=click.IntRange(min=1), default=None,
-              help="Serve N generated orders (for benchmarks) instead of --data.")
+@click.option(
+    "--port", default=8765, show_default=True, type=int, help="Port (0 picks a free one)."
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with orders.json, designs.json and assets/ [default: the bundled samples].",
+)
+@click.option(
+    "--token",
+    "sandbox_token",
+    default=None,
+    help="Token the sandbox accepts [default sandbox-token].",
+)
+@click.option(
+    "--brand", "sandbox_brand", default=None, help="Brand the sandbox serves [default acme-custom]."
+)
+@click.option(
+    "--latency", "latency_ms", default=0.0, type=float, help="Milliseconds added to every request."
+)
+@click.option(
+    "--fail-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of requests answered 503."
+)
+@click.option(
+    "--pagination",
+    type=click.Choice(["offset", "echo"]),
+    default="offset",
+    show_default=True,
+    help="How pagination.lastIndex is filled: the offset after the page, or the request's echo.",
+)
+@click.option(
+    "--synthetic",
+    "synthetic_orders",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Serve N generated orders (for benchmarks) instead of --data.",
+)
 @click.option("--seed", default=1, show_default=True, help="Seed for --synthetic and --fail-rate.")
-def sandbox(host: str, port: int, data_dir: Path | None, sandbox_token: str | None,
-            sandbox_brand: str | None, latency_ms: float, fail_rate: float, pagination: str,
-            synthetic_orders: int | None, seed: int) -> None:
+def sandbox(
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    sandbox_token: str | None,
+    sandbox_brand: str | None,
+    latency_ms: float,
+    fail_rate: float,
+    pagination: str,
+    synthetic_orders: int | None,
+    seed: int,
+) -> None:
     """Run a local stand-in for the MyCustomizer API over the sample data.
 
     \b
@@ -243,16 +356,30 @@ def sandbox(host: str, port: int, data_dir: Path | None, sandbox_token: str | No
       curl -H 'Authorization: Bearer sandbox-token' localhost:8765/brands/acme-custom/orders
       prodsheets sandbox --synthetic 300 --latency 50 --pagination echo
     """
-    from .sandbox import DEFAULT_BRAND, DEFAULT_TOKEN, Sandbox, SandboxData
+    from .sandbox import DEFAULT_BRAND, DEFAULT_TOKEN, Sandbox
 
     data = _sandbox_data(data_dir, synthetic_orders, seed)
-    server = Sandbox(data, host=host, port=port, token=sandbox_token or DEFAULT_TOKEN,
-                     brand=sandbox_brand or DEFAULT_BRAND, latency_ms=latency_ms,
-                     fail_rate=fail_rate, pagination=pagination, seed=seed)
-    click.echo(f"MyCustomizer sandbox on {server.url}: {len(data.orders)} orders, "
-               f"{len(data.designs)} designs", err=True)
-    click.echo(f"  export PRODSHEETS_API_URL={server.url} PRODSHEETS_BRAND={server.brand} "
-               f"PRODSHEETS_TOKEN={server.token}", err=True)
+    server = Sandbox(
+        data,
+        host=host,
+        port=port,
+        token=sandbox_token or DEFAULT_TOKEN,
+        brand=sandbox_brand or DEFAULT_BRAND,
+        latency_ms=latency_ms,
+        fail_rate=fail_rate,
+        pagination=pagination,
+        seed=seed,
+    )
+    click.echo(
+        f"MyCustomizer sandbox on {server.url}: {len(data.orders)} orders, "
+        f"{len(data.designs)} designs",
+        err=True,
+    )
+    click.echo(
+        f"  export PRODSHEETS_API_URL={server.url} PRODSHEETS_BRAND={server.brand} "
+        f"PRODSHEETS_TOKEN={server.token}",
+        err=True,
+    )
     click.echo("  (Ctrl-C to stop)", err=True)
     try:
         server.serve_forever()

@@ -47,12 +47,12 @@ class Settings:
         if not self.brand:
             raise ConfigError(
                 "no brand configured: set PRODSHEETS_BRAND, pass --brand, "
-                f"or put brand = \"…\" in {DEFAULT_CONFIG_NAME}"
+                f'or put brand = "…" in {DEFAULT_CONFIG_NAME}'
             )
         if not self.token:
             raise ConfigError(
                 "no API token configured: set PRODSHEETS_TOKEN, pass --token, "
-                f"or put token = \"…\" in {DEFAULT_CONFIG_NAME}"
+                f'or put token = "…" in {DEFAULT_CONFIG_NAME}'
             )
         return self.api_url, self.brand, self.token
 

@@ -96,7 +96,9 @@ class Renderer:
         cache_dir: Path | None = None,
     ) -> None:
         if page_size not in PAGE_SIZES:
-            raise RenderError(f"unknown page size {page_size!r}; use one of {', '.join(PAGE_SIZES)}")
+            raise RenderError(
+                f"unknown page size {page_size!r}; use one of {', '.join(PAGE_SIZES)}"
+            )
         import weasyprint
         from weasyprint.text.fonts import FontConfiguration
 
@@ -120,7 +122,9 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=False,
         )
-        self.env.filters["basename"] = lambda url: unquote(str(url).rsplit("/", 1)[-1].split("?")[0])
+        self.env.filters["basename"] = lambda url: unquote(
+            str(url).rsplit("/", 1)[-1].split("?")[0]
+        )
         self._css_text = self._stylesheet_text()
         self.font_config = FontConfiguration()
         self._stylesheets = [
@@ -146,10 +150,7 @@ class Renderer:
         rules = []
         for family, weight, filename in FONT_FACES:
             path = fonts_dir() / filename
-            if inline:
-                src = _data_uri(path.read_bytes(), "font/ttf")
-            else:
-                src = path.as_uri()
+            src = _data_uri(path.read_bytes(), "font/ttf") if inline else path.as_uri()
             rules.append(
                 f'@font-face {{ font-family: "{family}"; font-weight: {weight}; '
                 f'font-style: normal; src: url("{src}"); }}\n'
@@ -242,7 +243,9 @@ class Renderer:
             raise RenderError(f"could not render {ticket.order.label}: {exc}") from exc
         finally:
             self._log.removeHandler(capture)
-        return RenderResult(pdf=pdf, pages=pages, problems=_problems_from_log(capture.records, ticket))
+        return RenderResult(
+            pdf=pdf, pages=pages, problems=_problems_from_log(capture.records, ticket)
+        )
 
 
 class _Obj:
@@ -273,7 +276,9 @@ def _problems_from_log(records: list[logging.LogRecord], ticket: Ticket) -> list
     for char in missing_chars:
         where = _where_char(ticket, char)
         problems.append(
-            Problem(where, f"character {char!r} (U+{ord(char):04X}) cannot be printed: no font has it")
+            Problem(
+                where, f"character {char!r} (U+{ord(char):04X}) cannot be printed: no font has it"
+            )
         )
     return list(dict.fromkeys(problems))
 
@@ -305,10 +310,14 @@ def _make_fetcher(weasyprint: Any, roots: list[Path]) -> Any:
             if scheme == "data":
                 return _data_response(url, URLFetcherResponse)
             if scheme != "file":
-                raise ValueError(f"refused to fetch {url!r}: prodsheets never lets the renderer use the network")
+                raise ValueError(
+                    f"refused to fetch {url!r}: prodsheets never lets the renderer use the network"
+                )
             path = Path(url2pathname(unquote(urlsplit(url).path))).resolve()
             if not any(path.is_relative_to(root) for root in allowed):
-                raise ValueError(f"refused to read {path}: outside the template, font and asset folders")
+                raise ValueError(
+                    f"refused to read {path}: outside the template, font and asset folders"
+                )
             try:
                 body = path.read_bytes()
             except OSError as exc:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 import random
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from PIL import Image, ImageDraw
@@ -42,28 +42,68 @@ def product_image(kind: str, colour: str, size: tuple[int, int] = (1200, 900)) -
     width, height = size
     img = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
-    fill = COLOURS.get(colour, (120, 120, 120)) + (255,)
+    fill = (*COLOURS.get(colour, (120, 120, 120)), 255)
     outline = (20, 20, 20, 255)
     if kind == "guitar":
-        draw.ellipse((width * 0.12, height * 0.35, width * 0.52, height * 0.9), fill=fill, outline=outline, width=6)
-        draw.ellipse((width * 0.22, height * 0.15, width * 0.47, height * 0.5), fill=fill, outline=outline, width=6)
-        draw.rectangle((width * 0.45, height * 0.45, width * 0.92, height * 0.52), fill=(120, 80, 40, 255), outline=outline, width=4)
-        draw.rectangle((width * 0.25, height * 0.55, width * 0.38, height * 0.62), fill=(245, 245, 245, 255), outline=outline, width=3)
+        draw.ellipse(
+            (width * 0.12, height * 0.35, width * 0.52, height * 0.9),
+            fill=fill,
+            outline=outline,
+            width=6,
+        )
+        draw.ellipse(
+            (width * 0.22, height * 0.15, width * 0.47, height * 0.5),
+            fill=fill,
+            outline=outline,
+            width=6,
+        )
+        draw.rectangle(
+            (width * 0.45, height * 0.45, width * 0.92, height * 0.52),
+            fill=(120, 80, 40, 255),
+            outline=outline,
+            width=4,
+        )
+        draw.rectangle(
+            (width * 0.25, height * 0.55, width * 0.38, height * 0.62),
+            fill=(245, 245, 245, 255),
+            outline=outline,
+            width=3,
+        )
     elif kind == "watch":
         draw.rectangle((width * 0.42, 0, width * 0.58, height), fill=(60, 40, 30, 255))
-        draw.ellipse((width * 0.3, height * 0.25, width * 0.7, height * 0.75), fill=fill, outline=outline, width=8)
-        draw.ellipse((width * 0.34, height * 0.3, width * 0.66, height * 0.7), fill=(250, 250, 250, 255), outline=outline, width=3)
+        draw.ellipse(
+            (width * 0.3, height * 0.25, width * 0.7, height * 0.75),
+            fill=fill,
+            outline=outline,
+            width=8,
+        )
+        draw.ellipse(
+            (width * 0.34, height * 0.3, width * 0.66, height * 0.7),
+            fill=(250, 250, 250, 255),
+            outline=outline,
+            width=3,
+        )
         draw.line((width * 0.5, height * 0.5, width * 0.5, height * 0.36), fill=outline, width=6)
         draw.line((width * 0.5, height * 0.5, width * 0.6, height * 0.5), fill=outline, width=6)
     else:  # apparel
         body = [
-            (width * 0.3, height * 0.1), (width * 0.42, height * 0.05), (width * 0.58, height * 0.05),
-            (width * 0.7, height * 0.1), (width * 0.88, height * 0.3), (width * 0.78, height * 0.38),
-            (width * 0.7, height * 0.3), (width * 0.7, height * 0.95), (width * 0.3, height * 0.95),
-            (width * 0.3, height * 0.3), (width * 0.22, height * 0.38), (width * 0.12, height * 0.3),
+            (width * 0.3, height * 0.1),
+            (width * 0.42, height * 0.05),
+            (width * 0.58, height * 0.05),
+            (width * 0.7, height * 0.1),
+            (width * 0.88, height * 0.3),
+            (width * 0.78, height * 0.38),
+            (width * 0.7, height * 0.3),
+            (width * 0.7, height * 0.95),
+            (width * 0.3, height * 0.95),
+            (width * 0.3, height * 0.3),
+            (width * 0.22, height * 0.38),
+            (width * 0.12, height * 0.3),
         ]
         draw.polygon(body, fill=fill, outline=outline)
-        draw.rectangle((width * 0.4, height * 0.3, width * 0.6, height * 0.5), outline=outline, width=3)
+        draw.rectangle(
+            (width * 0.4, height * 0.3, width * 0.6, height * 0.5), outline=outline, width=3
+        )
     return _encode(img, "PNG")
 
 
@@ -73,7 +113,7 @@ def logo_image(text: str, colour: str = "Ocean Blue", size: int = 600, seed: int
     rng = random.Random(seed)
     img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
-    fill = COLOURS.get(colour, (30, 90, 170)) + (255,)
+    fill = (*COLOURS.get(colour, (30, 90, 170)), 255)
     draw.ellipse((size * 0.05, size * 0.05, size * 0.95, size * 0.95), fill=fill)
     for _ in range(3):
         x, y = rng.uniform(0.2, 0.6) * size, rng.uniform(0.2, 0.6) * size
@@ -118,7 +158,7 @@ def design_record(
         "__v": 0,
     }
     configuration: dict[str, Any] = {}
-    for n, (key, value) in enumerate(entries):
+    for n in range(len(entries)):
         configuration[f"OPTION-{n:06x}"] = f"CHOICE-{n * 7:06x}"
     for n, (name, url) in enumerate(logos):
         logo_id = url.rsplit("/", 1)[-1].split(".")[0]
@@ -206,8 +246,17 @@ def order_record(
 
 
 SYNTHETIC_PRODUCTS = {
-    "guitar": ("Custom Guitar", ["Body material", "Pickguard material", "Controls material",
-                                 "Pickups material", "Neck finish", "Strings"]),
+    "guitar": (
+        "Custom Guitar",
+        [
+            "Body material",
+            "Pickguard material",
+            "Controls material",
+            "Pickups material",
+            "Neck finish",
+            "Strings",
+        ],
+    ),
     "watch": ("Engraved Watch", ["Case", "Strap", "Dial", "Engraving font"]),
     "apparel": ("Custom T-Shirt", ["Colour", "Size", "Print position", "Print method"]),
 }
@@ -219,13 +268,15 @@ def synthetic_dataset(n_orders: int, seed: int = 1, start_order_id: int = 100001
     own design, design image URL and (for two thirds) a logo URL. Images come from a
     small pool of real PNGs so memory stays small while every URL is distinct."""
     rng = random.Random(seed)
-    pool_images = {kind: [product_image(kind, c, (1200, 900)) for c in _VALUES[:4]]
-                   for kind in SYNTHETIC_PRODUCTS}
+    pool_images = {
+        kind: [product_image(kind, c, (1200, 900)) for c in _VALUES[:4]]
+        for kind in SYNTHETIC_PRODUCTS
+    }
     pool_logos = [logo_image(f"L{i}", _VALUES[i % len(_VALUES)], 600, seed=i) for i in range(6)]
     orders: list[dict[str, Any]] = []
     designs: list[dict[str, Any]] = []
     assets: dict[str, bytes] = {}
-    base = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+    base = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
     design_n = 0
     for i in range(n_orders):
         n_items = rng.choices([1, 2, 3], weights=[75, 17, 8])[0]

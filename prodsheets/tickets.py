@@ -11,7 +11,7 @@ import string
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .assets import DESIGN, LOGO, AssetStore, PreparedImage, Role
 from .errors import ApiError, ConfigError, NotFoundError, ProdsheetsError
@@ -191,7 +191,7 @@ def build_ticket(
         order=order,
         brand=brand,
         items=items,
-        generated_at=now or datetime.now(timezone.utc),
+        generated_at=now or datetime.now(UTC),
     )
 
 

@@ -79,7 +79,9 @@ def find_order(client: ApiClient, ref: str) -> Order:
 
 def ticket_filename(order: Order) -> str:
     """``order-1001.pdf``: named by the shop's order name so a person finds it."""
-    base = order.name.lstrip("#") or (str(order.order_id) if order.order_id is not None else order.id)
+    base = order.name.lstrip("#") or (
+        str(order.order_id) if order.order_id is not None else order.id
+    )
     slug = _UNSAFE.sub("-", base).strip("-.") or order.id
     return f"order-{slug}.pdf"
 

@@ -13,11 +13,17 @@ MM = 72 / 25.4
 
 
 def page_texts(path: Path) -> list[str]:
+    """Each page's text, as pdfium extracts it."""
     pdf = pdfium.PdfDocument(str(path))
     try:
         return [page.get_textpage().get_text_bounded() for page in pdf]
     finally:
         pdf.close()
+
+
+def raw_text(path: Path) -> str:
+    """All text as pypdf extracts it: it keeps runs of spaces, which pdfium folds."""
+    return " ".join(page.extract_text() for page in pypdf.PdfReader(str(path)).pages)
 
 
 def text(path: Path) -> str:
@@ -53,8 +59,13 @@ def qr_codes(path: Path, dpi: int = 200) -> list[list[str]]:
         found = []
         for page in pdf:
             image = page.render(scale=dpi / 72, grayscale=True).to_pil()
-            found.append([r.text for r in zxingcpp.read_barcodes(image)
-                          if r.format == zxingcpp.BarcodeFormat.QRCode])
+            found.append(
+                [
+                    r.text
+                    for r in zxingcpp.read_barcodes(image)
+                    if r.format == zxingcpp.BarcodeFormat.QRCode
+                ]
+            )
         return found
     finally:
         pdf.close()

@@ -7,9 +7,10 @@ import io
 import pytest
 from PIL import Image, ImageCms
 
-from images import bomb_png, jpeg, png
 from prodsheets.assets import DESIGN, LOGO, AssetPolicy, AssetStore, prepare_image
 from prodsheets.errors import AssetError
+
+from images import bomb_png, jpeg, png
 
 
 def store_for(tmp_path, *origins: str, **policy) -> AssetStore:
@@ -34,8 +35,12 @@ def test_concurrent_fetch_many_reports_each(shared_sandbox, tmp_path):
     store = store_for(tmp_path, shared_sandbox.url)
     base = f"{shared_sandbox.url}/cdn/acme-custom/"
     results = store.fetch_many(
-        [(base + "watch-gold.png", DESIGN), (base + "logo-bakery.png", LOGO),
-         (base + "missing.png", LOGO), (base + "watch-gold.png", DESIGN)]
+        [
+            (base + "watch-gold.png", DESIGN),
+            (base + "logo-bakery.png", LOGO),
+            (base + "missing.png", LOGO),
+            (base + "watch-gold.png", DESIGN),
+        ]
     )
     assert len(results) == 3
     design = results[(base + "watch-gold.png", "design")]
@@ -71,8 +76,11 @@ def test_allowed_patterns():
 def test_private_and_loopback_listeners_are_never_contacted(shared_sandbox, tmp_path, listener):
     store = store_for(tmp_path, shared_sandbox.url)
     port = listener.url.rsplit(":", 1)[1]
-    for url in (f"{listener.url}/logo.png", f"http://localhost:{port}/logo.png",
-                f"http://127.0.0.2:{port}/logo.png"):
+    for url in (
+        f"{listener.url}/logo.png",
+        f"http://localhost:{port}/logo.png",
+        f"http://127.0.0.2:{port}/logo.png",
+    ):
         with pytest.raises(AssetError):
             store.get(url, LOGO)
     assert listener.total_hits == 0
@@ -146,7 +154,7 @@ def test_low_res_logo_is_flagged_not_refused():
 
 def test_converted_to_srgb():
     cmyk = jpeg((100, 100), mode="CMYK")
-    data, info = prepare_image(cmyk, DESIGN)
+    data, _ = prepare_image(cmyk, DESIGN)
     assert Image.open(io.BytesIO(data)).mode == "RGB"
     # An image with an embedded (non-sRGB) profile comes out as plain sRGB RGB.
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB"))

@@ -15,12 +15,18 @@ def test_precedence_flags_env_file(tmp_path):
     )
     from_file = load_settings({}, environ={}, cwd=tmp_path)
     assert (from_file.api_url, from_file.brand, from_file.token) == (
-        "http://file", "file-brand", "file-token")
+        "http://file",
+        "file-brand",
+        "file-token",
+    )
     assert from_file.asset_hosts == ("cdn.example.com",)
     env = {"PRODSHEETS_BRAND": "env-brand", "PRODSHEETS_TOKEN": "env-token"}
     from_env = load_settings({}, environ=env, cwd=tmp_path)
     assert (from_env.api_url, from_env.brand, from_env.token) == (
-        "http://file", "env-brand", "env-token")
+        "http://file",
+        "env-brand",
+        "env-token",
+    )
     from_flags = load_settings({"brand": "flag-brand", "token": None}, environ=env, cwd=tmp_path)
     assert (from_flags.brand, from_flags.token) == ("flag-brand", "env-token")
 

@@ -42,7 +42,10 @@ def test_documented_design():
     assert design.id == "5e74283608310f001714de63"
     assert design.design_id == 2
     assert design.product_name == "Custom Guitar"
-    assert [(e.key, e.value) for e in design.production_data][0] == ("Body material", "Bright Red")
+    assert (design.production_data[0].key, design.production_data[0].value) == (
+        "Body material",
+        "Bright Red",
+    )
     assert len(design.production_data) == 8
     logo_entry = design.production_data[4]
     assert logo_entry.key == "Logo logo" and logo_entry.is_image_url
@@ -92,9 +95,12 @@ def test_tolerates_missing_null_numeric_and_extra_fields():
                 {"value": "no key"},
                 "weird",
             ],
-            "configuration": {"A": "CHOICE", "B": {"type": "text", "views": [{"type": "text"}]},
-                              "C": {"type": "logo", "views": [{"type": "logo", "logo": None}]},
-                              "D": {"views": "nope"}},
+            "configuration": {
+                "A": "CHOICE",
+                "B": {"type": "text", "views": [{"type": "text"}]},
+                "C": {"type": "logo", "views": [{"type": "logo", "logo": None}]},
+                "D": {"views": "nope"},
+            },
             "designImage": None,
             "designImages": [{"url": "https://cdn1.mczr.co/x.png"}],
         }

@@ -16,7 +16,9 @@ AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
 
 
 def get(server, path, auth=True, **params):
-    return requests.get(f"{server.url}{path}", headers=AUTH if auth else {}, params=params, timeout=5)
+    return requests.get(
+        f"{server.url}{path}", headers=AUTH if auth else {}, params=params, timeout=5
+    )
 
 
 def test_orders_listing_shape_and_defaults(shared_sandbox, sample_orders):
@@ -33,7 +35,13 @@ def test_orders_listing_shape_and_defaults(shared_sandbox, sample_orders):
     }
     ids = [o["orderId"] for o in body["results"]]
     assert ids == sorted(ids, reverse=True)
-    assert set(body["results"][0]) >= {"_id", "items", "eCommerceOrderName", "paymentStatus", "trial"}
+    assert set(body["results"][0]) >= {
+        "_id",
+        "items",
+        "eCommerceOrderName",
+        "paymentStatus",
+        "trial",
+    }
 
 
 def test_default_page_is_25(make_sandbox):
@@ -83,8 +91,11 @@ def test_bad_params_are_500(shared_sandbox, params, message):
 def test_auth_brand_and_not_found(shared_sandbox):
     no_auth = get(shared_sandbox, f"/brands/{DEFAULT_BRAND}/orders", auth=False)
     assert (no_auth.status_code, no_auth.text) == (401, "Invalid credentials")
-    wrong = requests.get(f"{shared_sandbox.url}/brands/{DEFAULT_BRAND}/orders",
-                         headers={"Authorization": "Bearer nope"}, timeout=5)
+    wrong = requests.get(
+        f"{shared_sandbox.url}/brands/{DEFAULT_BRAND}/orders",
+        headers={"Authorization": "Bearer nope"},
+        timeout=5,
+    )
     assert wrong.status_code == 401
     brand = get(shared_sandbox, "/brands/other/designs")
     assert (brand.status_code, brand.text) == (404, "Trying to launch invalid tenant.")
@@ -107,7 +118,9 @@ def test_cli_sandbox_serves_the_documented_curl(tmp_path):
     """`prodsheets sandbox` as a user starts it, answered as the docs show."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "prodsheets.cli", "sandbox", "--port", "0"],
-        stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         line = proc.stderr.readline()
@@ -116,7 +129,9 @@ def test_cli_sandbox_serves_the_documented_curl(tmp_path):
         deadline = time.time() + 10
         while True:
             try:
-                response = requests.get(f"{base}/brands/{DEFAULT_BRAND}/orders", headers=AUTH, timeout=2)
+                response = requests.get(
+                    f"{base}/brands/{DEFAULT_BRAND}/orders", headers=AUTH, timeout=2
+                )
                 break
             except requests.ConnectionError:
                 if time.time() > deadline:
