@@ -389,6 +389,261 @@ def sandbox(
         server.stop()
 
 
+def _date(end: bool):
+    def convert(ctx: click.Context, param: click.Parameter, value: str | None):
+        from .batch import parse_date
+
+        if value is None:
+            return None
+        try:
+            return parse_date(value, end=end)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return convert
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Print folder; each run writes into OUT/<YYYY-MM-DD>/.",
+)
+@click.option(
+    "--since", callback=_date(False), help="Only orders dated on or after (YYYY-MM-DD or ISO)."
+)
+@click.option(
+    "--until", callback=_date(True), help="Only orders dated on or before (YYYY-MM-DD or ISO)."
+)
+@click.option(
+    "--status", "statuses", multiple=True, help="Only orders with this status (repeatable)."
+)
+@click.option(
+    "--payment-status",
+    "payment_statuses",
+    multiple=True,
+    help="Only orders with this payment status (repeatable) [default: paid].",
+)
+@click.option("--include-trial", is_flag=True, help="Also print trial orders.")
+@click.option("--force", is_flag=True, help="Print again orders already printed.")
+@click.option("--dry-run", is_flag=True, help="Say what would be printed; write nothing.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Rendering processes [default: one per CPU].",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="State file of printed orders [default: per brand in the user state folder].",
+)
+@click.option(
+    "--combined/--no-combined",
+    default=False,
+    help="Also write combined.pdf: a summary page and every ticket, to print at once.",
+)
+@click.option(
+    "--recheck-days",
+    type=click.IntRange(min=0),
+    default=14,
+    show_default=True,
+    help="Re-fetch the designs of printed orders this recent, to catch edited designs.",
+)
+@click.option(
+    "--page-size",
+    type=click.Choice(["A4", "Letter", "A5", "4x6in"]),
+    default=None,
+    help="Paper size [default A4].",
+)
+@click.option(
+    "--template-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder with ticket.html and/or ticket.css overriding the built-in ones.",
+)
+@click.option("--qr-template", help="Text encoded in each QR code.")
+@click.pass_context
+def batch(
+    ctx: click.Context,
+    out_dir: Path,
+    since,
+    until,
+    statuses,
+    payment_statuses,
+    include_trial: bool,
+    force: bool,
+    dry_run: bool,
+    jobs: int,
+    state_path: Path | None,
+    combined: bool,
+    recheck_days: int,
+    page_size: str | None,
+    template_dir: Path | None,
+    qr_template: str | None,
+) -> None:
+    """Print every new paid order into tonight's print folder.
+
+    Safe to re-run (prints only what is new or changed; a changed order is marked
+    REVISED) and safe to kill (no half-written PDF; the next run finishes the rest).
+    The last line on stdout is the path of the run's manifest.json.
+
+    \b
+    Exit: 0 all printed complete, 3 some incomplete or failed, 1 could not start.
+    \b
+    Examples:
+      prodsheets batch --out /srv/print
+      prodsheets batch --out /srv/print --since 2026-11-01 --combined
+      prodsheets batch --out /srv/print --dry-run
+      # crontab: 30 2 * * *  prodsheets batch --out /srv/print --combined
+    """
+    from .api import ApiClient
+    from .batch import Batch, BatchOptions
+    from .tickets import validate_qr_template
+
+    settings = _settings(
+        ctx, qr_template=qr_template, page_size=page_size, template_dir=template_dir
+    )
+    validate_qr_template(settings.qr_template)
+    api_url, brand, token = settings.require_api()
+    options = BatchOptions(
+        out_dir=out_dir,
+        since=since,
+        until=until,
+        statuses=statuses,
+        payment_statuses=payment_statuses or ("paid",),
+        include_trial=include_trial,
+        force=force,
+        dry_run=dry_run,
+        jobs=jobs,
+        state_path=state_path,
+        combined=combined,
+        recheck_days=recheck_days,
+    )
+    with ApiClient(api_url, brand, token) as client:
+        report = Batch(client, settings, options, brand=brand, progress=_progress()).run()
+    ctx.exit(_report_batch(report))
+
+
+def _progress():
+    """A progress bar on stderr when it is a terminal; nothing otherwise (cron, CI)."""
+    if not sys.stderr.isatty():
+        return None
+    state: dict[str, Any] = {}
+
+    def update(report, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = click.progressbar(
+                length=max(total, 1), label="printing", file=sys.stderr, show_pos=True
+            )
+        done = sum(
+            report.counts[k] for k in ("printed", "incomplete", "failed", "still incomplete")
+        )
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.render_finish()
+
+    return update
+
+
+def _report_batch(report) -> int:
+    """Summary on stderr, manifest path last on stdout; returns the exit code."""
+    if report.manifest_path is None:  # dry run
+        for label, action in report.planned:
+            click.echo(f"{label}: would {action}")
+        for skip in report.skipped:
+            click.echo(f"{skip.get('order_name') or skip['order_id']}: skip ({skip['reason']})")
+        click.echo(
+            f"dry run: {len(report.planned)} to look at, {len(report.skipped)} skipped, "
+            f"{report.counts['unchanged']} already printed; nothing written",
+            err=True,
+        )
+        return 0
+    counts = report.counts
+    if report.recovered:
+        click.echo(f"recovered {report.recovered} ticket(s) from an interrupted run", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for ticket in report.needs_attention:
+        label = ticket["order_name"] or ticket["order_id"]
+        click.echo(
+            f"{ticket['status'].upper()}: {label}: " + "; ".join(ticket["problems"]), err=True
+        )
+    click.echo(
+        f"printed {counts['printed']}, incomplete {counts['incomplete']}, "
+        f"failed {counts['failed']}, "
+        f"skipped {len(report.skipped)}, already printed {counts['unchanged']}"
+        + (f", still incomplete {counts['still incomplete']}" if counts["still incomplete"] else "")
+        + f" -> {report.run_dir}",
+        err=True,
+    )
+    click.echo(str(report.manifest_path))
+    if report.error:
+        click.echo(f"Error: the run stopped early: {report.error}", err=True)
+        return 1
+    return EXIT_INCOMPLETE if report.needs_attention else 0
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Where the demo's print folder goes.",
+)
+@click.pass_context
+def demo(ctx: click.Context, out_dir: Path) -> None:
+    """Try everything without an API key: start the sandbox over the bundled
+    samples, run a nightly batch (with combined.pdf) into ./out, say where it went.
+
+    \b
+    Example:
+      prodsheets demo && xdg-open out/*/combined.pdf
+    """
+    from .api import ApiClient
+    from .batch import Batch, BatchOptions
+    from .config import load_settings
+    from .sandbox import Sandbox
+
+    data = _sandbox_data(None, None, 1)
+    with Sandbox(data, port=0) as server:
+        click.echo(
+            f"sandbox API on {server.url} (brand {server.brand}), {len(data.orders)} sample orders",
+            err=True,
+        )
+        settings = load_settings(
+            {"api_url": server.url, "brand": server.brand, "token": server.token},
+            config_file=ctx.obj["config_file"],
+        )
+        options = BatchOptions(
+            out_dir=out_dir, combined=True, state_path=out_dir / ".prodsheets-demo-state.sqlite3"
+        )
+        with ApiClient(server.url, server.brand, server.token) as client:
+            report = Batch(
+                client, settings, options, brand=server.brand, progress=_progress()
+            ).run()
+    code = _report_batch(report)
+    if report.run_dir is not None:
+        tickets = len([t for t in report.tickets if t.get("file")])
+        if tickets:
+            click.echo(
+                f"demo: {tickets} tickets in {report.run_dir}/ (combined.pdf prints them all)",
+                err=True,
+            )
+        else:
+            click.echo(
+                f"demo: every sample order is already printed in {out_dir}/; "
+                f"delete {out_dir}/ to print them again",
+                err=True,
+            )
+    ctx.exit(code)
+
+
 def _sandbox_data(data_dir: Path | None, synthetic_orders: int | None, seed: int):
     from .paths import samples_dir
     from .sandbox import SandboxData

@@ -34,7 +34,7 @@ def atomic_open(path: Path, mode: str = "wb", *, durable: bool = True) -> Iterat
             os.unlink(tmp)
         raise
     if durable:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
@@ -46,7 +46,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """Make the rename itself durable (a power cut must not undo it)."""
     try:
         fd = os.open(directory, os.O_RDONLY)

@@ -214,6 +214,21 @@ class Renderer:
             "styles": styles,
         }
 
+    def render_page(self, template: str, context: dict[str, Any]) -> bytes:
+        """A PDF from any template in the ticket's style (the batch summary page)."""
+        context = {
+            "page_size_class": PAGE_SIZES[self.page_size][1],
+            "styles": Markup(""),
+            **context,
+        }
+        try:
+            markup = self.env.get_template(template).render(**context)
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"template error in {template}: {exc}") from None
+        return self._weasyprint.HTML(
+            string=markup, base_url=str(templates_dir()) + "/", url_fetcher=self._fetcher
+        ).write_pdf(stylesheets=self._stylesheets, font_config=self.font_config)
+
     def render(self, ticket: Ticket) -> RenderResult:
         """The PDF for ``ticket``. Problems WeasyPrint reports are added to the ticket;
         if any are new the ticket is rendered once more so its banner lists them."""
