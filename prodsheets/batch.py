@@ -16,9 +16,12 @@ printed again. So the state, the manifest and the files agree after any crash.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -138,6 +141,12 @@ class Batch:
     # -- the run -------------------------------------------------------------------
 
     def run(self) -> BatchReport:
+        if self.options.dry_run:  # reads only: no lock, no state file, no folder
+            state = StateDB(self.state_path, read_only=True)
+            try:
+                return self._run(state)
+            finally:
+                state.close()
         lock = BatchLock(self.state_path)
         lock.acquire()
         try:
@@ -153,6 +162,7 @@ class Batch:
         report = BatchReport(run_dir=None, manifest_path=None)
         if not self.options.dry_run:
             report.recovered = recover(state)
+            sweep_temporary_files(Path(self.options.out_dir))
         candidates, skipped = self._plan(state, report)
         report.skipped = skipped
         if self.options.dry_run:
@@ -508,6 +518,17 @@ def _pdf_is_complete(path: Path) -> bool:
     return head == b"%PDF-" and b"%%EOF" in tail
 
 
+def sweep_temporary_files(out_dir: Path) -> None:
+    """Remove ``.*.part`` files a killed run left in the run folders. Only old ones: a
+    batch of another brand (another lock) may be writing into the same folder now."""
+    if out_dir.is_dir():
+        cutoff = time.time() - 3600
+        for leftover in out_dir.glob("*/.*.part"):
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+
+
 def recover(state: StateDB) -> int:
     """Finish what a killed run left: adopt complete PDFs, forget the rest (they print
     again), remove temporary files. Returns how many tickets were adopted."""
@@ -516,9 +537,9 @@ def recover(state: StateDB) -> int:
     adopted = 0
     for pending in state.pending():
         path = Path(pending.record.file or "")
-        folder = path.parent
-        for leftover in folder.glob(".*.part") if folder.is_dir() else ():
-            leftover.unlink(missing_ok=True)
+        if path.parent.is_dir():  # this order's own temporary files: its writer is dead
+            for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+                leftover.unlink(missing_ok=True)
         if not _pdf_is_complete(path):
             state.drop_pending(pending.record.order_id)
             continue

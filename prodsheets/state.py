@@ -77,10 +77,19 @@ def _now() -> str:
 class StateDB:
     """The batch's memory. One connection, used from the batch's main thread only."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """``read_only`` (dry runs) never creates or changes the file."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if read_only:
+                target = (
+                    f"{self.path.resolve().as_uri()}?mode=ro" if self.path.exists() else ":memory:"
+                )
+                self._db = sqlite3.connect(target, uri=True, isolation_level=None, timeout=30)
+                if target == ":memory:":
+                    self._db.executescript(SCHEMA)
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
