@@ -16,8 +16,10 @@ printed again. So the state, the manifest and the files agree after any crash.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import glob
+import json
 import logging
 import os
 import threading
@@ -136,6 +138,8 @@ class Batch:
         self._used_names: set[str] = set()
         self._tally: dict[str, Counter] = {"product": Counter(), "option": Counter()}
         self._items = 0
+        self._encoded: list[tuple[int, str]] = []
+        self._encoded_count = 0
         self._quantity = 0
 
     # -- the run -------------------------------------------------------------------
@@ -160,21 +164,30 @@ class Batch:
 
     def _run(self, state: StateDB) -> BatchReport:
         report = BatchReport(run_dir=None, manifest_path=None)
-        if not self.options.dry_run:
-            report.recovered = recover(state)
-            sweep_temporary_files(Path(self.options.out_dir))
-        candidates, skipped = self._plan(state, report)
-        report.skipped = skipped
         if self.options.dry_run:
+            candidates, report.skipped = self._plan(state, report)
             self._dry_run(candidates, report)
             return report
+        from .render_pool import RenderPool
+
+        report.recovered = recover(state)
+        sweep_temporary_files(Path(self.options.out_dir))
+        store = make_store(self.settings, api_origin=self.client.origin)
+        store.workers = 4  # an order's images in parallel; many orders are prepared at once
+        jobs = self.options.jobs or os.cpu_count() or 1
+        # Started before planning: the workers import WeasyPrint while the orders are listed.
+        with RenderPool(jobs, self.settings, store.cache_dir, inline=jobs == 1) as pool:
+            candidates, report.skipped = self._plan(state, report)
+            return self._print_run(candidates, state, report, store, pool, jobs)
+
+    def _print_run(self, candidates, state, report, store, pool, jobs) -> BatchReport:
         run_dir = self._new_run_dir()
         report.run_dir = run_dir
         report.manifest_path = run_dir / MANIFEST
         self._started = datetime.now(UTC)
         self._write_manifest(report)
         try:
-            self._print(candidates, state, report)
+            self._print(candidates, state, report, store, pool, jobs)
         finally:
             if self.options.combined and not report.error:
                 self._combine(report)
@@ -243,25 +256,16 @@ class Batch:
 
     # -- printing ------------------------------------------------------------------
 
-    def _print(self, candidates: list[Candidate], state: StateDB, report: BatchReport) -> None:
-        from .render_pool import RenderPool
-
-        store = make_store(self.settings, api_origin=self.client.origin)
-        store.workers = 1  # concurrency comes from preparing many orders at once
-        jobs = self.options.jobs or os.cpu_count() or 1
+    def _print(self, candidates, state, report, store, pool, jobs: int) -> None:
         total = len(candidates)
-        max_in_flight = max(8, jobs * 4)
+        # Enough orders in flight that preparing (network-bound, ~4 requests of latency
+        # each) always keeps a queue in front of every render worker.
+        max_in_flight = self.options.net_workers + jobs * 4
         pending_prep: dict[Future, Candidate] = {}
         pending_render: dict[Future, tuple[Candidate, Ticket, Record, dict]] = {}
         queue = iter(candidates)
         exhausted = False
-        with (
-            ThreadPoolExecutor(self.options.net_workers, thread_name_prefix="net") as net,
-            RenderPool(
-                jobs, self.settings, store.cache_dir, inline=total <= 2 or jobs == 1
-            ) as pool,
-        ):
-            self._net = net
+        with ThreadPoolExecutor(self.options.net_workers, thread_name_prefix="net") as net:
             while True:
                 while not exhausted and len(pending_prep) + len(pending_render) < max_in_flight:
                     candidate = next(queue, None)
@@ -433,28 +437,38 @@ class Batch:
             "order_number": order.order_id,
             "order_name": order.name,
             "file": filename,
+            "items": len(order.items),
             "pages": 0,
             "status": "pending",
             "problems": [],
         }
 
     def _write_manifest(self, report: BatchReport, *, finished: bool = False) -> None:
+        """Rewrite manifest.json atomically. It is rewritten after every ticket, so each
+        entry is JSON-encoded once and kept: a run of N tickets costs O(N) encoding per
+        write instead of re-encoding the whole list (that was O(N²) for a busy night)."""
         if report.manifest_path is None:
             return
-        tickets = sorted(report.tickets, key=lambda t: t.get("seq", 0))
-        manifest = {
+        for ticket in report.tickets[self._encoded_count :]:
+            public = {k: v for k, v in ticket.items() if k != "seq"}
+            bisect.insort(self._encoded, (ticket.get("seq", 0), _dumps(public)))
+        self._encoded_count = len(report.tickets)
+        fields = {
             "brand": self.brand,
             "started_at": self._started.isoformat(timespec="seconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds") if finished else None,
-            "tickets": [{k: v for k, v in t.items() if k != "seq"} for t in tickets],
-            "skipped": report.skipped,
-            "counts": dict(report.counts),
         }
+        parts = [f"  {_dumps(k)}: {_dumps(v)}" for k, v in fields.items()]
+        tickets = ",\n".join(f"    {encoded}" for _, encoded in self._encoded)
+        parts.append(f'  "tickets": [\n{tickets}\n  ]' if tickets else '  "tickets": []')
+        skipped = ",\n".join(f"    {_dumps(s)}" for s in report.skipped)
+        parts.append(f'  "skipped": [\n{skipped}\n  ]' if skipped else '  "skipped": []')
+        parts.append(f'  "counts": {_dumps(dict(report.counts))}')
         if report.error:
-            manifest["error"] = report.error
+            parts.append(f'  "error": {_dumps(report.error)}')
         if finished and (report.run_dir / COMBINED).exists():
-            manifest["combined"] = COMBINED
-        write_manifest(report.manifest_path, manifest)
+            parts.append(f'  "combined": {_dumps(COMBINED)}')
+        atomic_write_text(report.manifest_path, "{\n" + ",\n".join(parts) + "\n}\n")
 
     # -- summary and combined PDF ----------------------------------------------------
 
@@ -500,9 +514,11 @@ class Batch:
             report.planned.append((candidate.order.label, words[candidate.reason]))
 
 
-def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    import json
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -532,8 +548,6 @@ def sweep_temporary_files(out_dir: Path) -> None:
 def recover(state: StateDB) -> int:
     """Finish what a killed run left: adopt complete PDFs, forget the rest (they print
     again), remove temporary files. Returns how many tickets were adopted."""
-    import json
-
     adopted = 0
     for pending in state.pending():
         path = Path(pending.record.file or "")

@@ -31,6 +31,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except ProdsheetsError as exc:
             raise click.ClickException(str(exc)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug: still one line for the user, details with -vv
+            log.debug("internal error", exc_info=True)
+            raise click.ClickException(
+                f"internal error: {type(exc).__name__}: {exc} (run with -vv for details)"
+            ) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             raise SystemExit(130) from None

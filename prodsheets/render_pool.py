@@ -17,10 +17,12 @@ import multiprocessing
 import os
 import tempfile
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
 from .config import Settings
+from .errors import RenderError
 from .tickets import Ticket
 
 MAX_TASKS = 250
@@ -74,21 +76,38 @@ class RenderPool:
             str(cache_dir),
         )
         self._inline = inline or jobs <= 1
+        self._jobs = jobs
         self._executor: ProcessPoolExecutor | None = None
+        self.restarts = 0
         if not self._inline:
-            self._executor = ProcessPoolExecutor(
-                max_workers=jobs,
-                mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_init_worker,
-                initargs=self._args,
-                max_tasks_per_child=MAX_TASKS,
-            )
+            self._start()
         elif _renderer_args != self._args:
             _init_worker(*self._args)
 
+    def _start(self) -> None:
+        self._executor = ProcessPoolExecutor(
+            max_workers=self._jobs,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_init_worker,
+            initargs=self._args,
+            max_tasks_per_child=MAX_TASKS,
+        )
+        for _ in range(self._jobs):  # start the workers now, not at the first ticket
+            self._executor.submit(os.getpid)
+
     def submit(self, ticket: Ticket, path: Path, previous_problems: list[str] | None) -> Future:
         if self._executor is not None:
-            return self._executor.submit(render_to_temp, ticket, path, previous_problems)
+            try:
+                return self._executor.submit(render_to_temp, ticket, path, previous_problems)
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): its ticket fails and is retried
+                # next run; a fresh pool carries on with the others.
+                if self.restarts >= 3:
+                    raise RenderError("render workers keep dying; giving up this run") from None
+                self.restarts += 1
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._start()
+                return self._executor.submit(render_to_temp, ticket, path, previous_problems)
         future: Future = Future()
         try:
             future.set_result(render_to_temp(ticket, path, previous_problems))
