@@ -15,17 +15,18 @@ import json
 import os
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 
 import jinja2
 import requests
 
 from prodsheets.assets import PreparedImage
+from prodsheets.config import DEFAULT_QR_TEMPLATE
 from prodsheets.models import Design, Order
 from prodsheets.paths import fonts_dir, templates_dir
 from prodsheets.render import FONT_FACES, Renderer
-from prodsheets.tickets import Ticket, TicketItem, EntryView, LogoItem, render_qr_text
-from prodsheets.config import DEFAULT_QR_TEMPLATE
+from prodsheets.tickets import EntryView, LogoItem, Ticket, TicketItem, render_qr_text
 
 
 def main() -> None:
@@ -46,8 +47,9 @@ def main() -> None:
         params = {"sortKey": "orderId", "sortOrder": "ascending", "count": 25}
         if offset:
             params["lastIndex"] = offset
-        page = requests.get(f"{base}/brands/{brand}/orders", headers=headers, params=params,
-                            timeout=30).json()
+        page = requests.get(
+            f"{base}/brands/{brand}/orders", headers=headers, params=params, timeout=30
+        ).json()
         if not page["results"]:
             break
         orders.extend(page["results"])
@@ -55,7 +57,8 @@ def main() -> None:
     orders = orders[: args.orders]
     css = (templates_dir() / "ticket.css").read_text()
     font_css = "".join(
-        f'@font-face {{ font-family: "{f}"; font-weight: {w}; src: url("{(fonts_dir() / n).as_uri()}"); }}'
+        f'@font-face {{ font-family: "{f}"; font-weight: {w}; '
+        f'src: url("{(fonts_dir() / n).as_uri()}"); }}'
         for f, w, n in FONT_FACES
     )
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), autoescape=True)
@@ -67,25 +70,65 @@ def main() -> None:
         order = Order.from_json(raw)
         ticket_items = []
         for k, item in enumerate(order.items, 1):
-            design = Design.from_json(requests.get(
-                f"{base}/brands/{brand}/designs/{item.design_id}", headers=headers, timeout=30).json())
+            design = Design.from_json(
+                requests.get(
+                    f"{base}/brands/{brand}/designs/{item.design_id}", headers=headers, timeout=30
+                ).json()
+            )
             image = _download(design.design_image.url, downloads) if design.design_image else None
-            entries = [EntryView(e.key, e.value, e.option_id, e.choice_id, e.is_image_url,
-                                 _download(e.value, downloads) if e.is_image_url else None)
-                       for e in design.production_data]
-            logos = [LogoItem(lg.name, lg.image.display_name, lg.image.url,
-                              _download(lg.image.url, downloads)) for lg in design.logos]
-            qr = render_qr_text(DEFAULT_QR_TEMPLATE, {"order_id": order.id, "item": k,
-                                "design_id": design.id, "order_number": "", "order_name": "",
-                                "items": "", "quantity": "", "design_number": "", "brand": ""})
-            ticket_items.append(TicketItem(k, len(order.items), item.quantity, item.quantity,
-                                           design, image, None, entries, logos, design.texts, qr))
+            entries = [
+                EntryView(
+                    e.key,
+                    e.value,
+                    e.option_id,
+                    e.choice_id,
+                    e.is_image_url,
+                    _download(e.value, downloads) if e.is_image_url else None,
+                )
+                for e in design.production_data
+            ]
+            logos = [
+                LogoItem(
+                    lg.name, lg.image.display_name, lg.image.url, _download(lg.image.url, downloads)
+                )
+                for lg in design.logos
+            ]
+            qr = render_qr_text(
+                DEFAULT_QR_TEMPLATE,
+                {
+                    "order_id": order.id,
+                    "item": k,
+                    "design_id": design.id,
+                    "order_number": "",
+                    "order_name": "",
+                    "items": "",
+                    "quantity": "",
+                    "design_number": "",
+                    "brand": "",
+                },
+            )
+            ticket_items.append(
+                TicketItem(
+                    k,
+                    len(order.items),
+                    item.quantity,
+                    item.quantity,
+                    design,
+                    image,
+                    None,
+                    entries,
+                    logos,
+                    design.texts,
+                    qr,
+                )
+            )
         ticket = Ticket(order, brand, ticket_items, generated_at=_now())
         context = helper.context(ticket)
         html = template.render(**context)
         stylesheet = weasyprint.CSS(string=font_css + "@page { size: A4; }" + css)
         weasyprint.HTML(string=html, base_url=str(templates_dir())).write_pdf(
-            args.out / f"order-{order.order_id}.pdf", stylesheets=[stylesheet])
+            args.out / f"order-{order.order_id}.pdf", stylesheets=[stylesheet]
+        )
         items += len(order.items)
     wall = time.perf_counter() - start
     print(json.dumps({"orders": len(orders), "items": items, "wall": wall}))
@@ -95,14 +138,23 @@ def _download(url: str, folder: Path) -> PreparedImage:
     body = requests.get(url, timeout=30).content
     path = folder / f"{abs(hash(url))}-{url.rsplit('/', 1)[-1]}"
     path.write_bytes(body)
-    return PreparedImage(url=url, path=path, width=0, height=0, source_width=0,
-                         source_height=0, dpi=300.0, low_res=False, mime="image/png")
+    return PreparedImage(
+        url=url,
+        path=path,
+        width=0,
+        height=0,
+        source_width=0,
+        source_height=0,
+        dpi=300.0,
+        low_res=False,
+        mime="image/png",
+    )
 
 
 def _now():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 if __name__ == "__main__":

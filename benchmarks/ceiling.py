@@ -35,11 +35,15 @@ def main() -> None:
         store = make_store(settings, api_origin=client.origin)
         designs = {d.id: d for d in client.iter_designs(count=100)}
         orders = list(client.iter_orders("orderId", "ascending", count=100))
-    tickets = [build_ticket(o, designs, store, brand=brand, qr_template=settings.qr_template)
-               for o in orders]
+    tickets = [
+        build_ticket(o, designs, store, brand=brand, qr_template=settings.qr_template)
+        for o in orders
+    ]
     items = sum(len(t.items) for t in tickets)
     with RenderPool(args.jobs, settings, store.cache_dir, inline=args.jobs == 1) as pool:
-        warm = [pool.submit(tickets[0], args.out / "warmup.pdf", None) for _ in range(args.jobs * 2)]
+        warm = [
+            pool.submit(tickets[0], args.out / "warmup.pdf", None) for _ in range(args.jobs * 2)
+        ]
         wait(warm)
         start = time.perf_counter()
         futures = [pool.submit(t, args.out / f"order-{n}.pdf", None) for n, t in enumerate(tickets)]

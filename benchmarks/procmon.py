@@ -1,7 +1,9 @@
 """Run a command and measure it: wall time and the peak of the summed RSS of its whole
 process tree (the batch's main process, the forkserver and every render worker).
 
-Linux only (reads /proc). Sampled every 20 ms, so a spike shorter than that can be missed.
+Linux only (reads /proc). RSS is sampled every 50 ms; the tree is re-discovered every
+0.5 s (a full /proc scan costs CPU the measured command would otherwise have), so a spike
+shorter than that, or a worker younger than that, can be missed.
 """
 
 from __future__ import annotations
@@ -47,27 +49,37 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def tree_rss_kb(root: int) -> int:
+def descendants(root: int) -> list[int]:
     tree = _children()
-    total, stack = 0, [root]
+    found, stack = [], [root]
     while stack:
         pid = stack.pop()
-        total += _rss_kb(pid)
+        found.append(pid)
         stack.extend(tree.get(pid, []))
-    return total
+    return found
+
+
+def tree_rss_kb(root: int) -> int:
+    return sum(_rss_kb(pid) for pid in descendants(root))
 
 
 def run_measured(command: list[str], env: dict[str, str], timeout: float = 3600) -> Measured:
     start = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     peak = 0
     stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
+        pids, rescan = [proc.pid], 0.0
         while not stop.is_set():
-            peak = max(peak, tree_rss_kb(proc.pid))
-            stop.wait(0.02)
+            now = time.perf_counter()
+            if now >= rescan:
+                pids, rescan = descendants(proc.pid), now + 0.5
+            peak = max(peak, sum(_rss_kb(pid) for pid in pids))
+            stop.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

@@ -109,44 +109,55 @@ def _settings(ctx: click.Context, **more: Any):
     return load_settings(flags, config_file=ctx.obj["config_file"])
 
 
-def _ticket_options(func):
-    options = [
-        click.option(
-            "-o",
-            "--out",
-            "out_dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("."),
-            show_default=True,
-            help="Folder for the PDFs.",
-        ),
-        click.option(
-            "--page-size",
-            type=click.Choice(["A4", "Letter", "A5", "4x6in"]),
-            default=None,
-            help="Paper size [default A4]; 4x6in is the label layout.",
-        ),
-        click.option(
-            "--template-dir",
-            type=click.Path(file_okay=False, exists=True, path_type=Path),
-            help="Folder with a ticket.html and/or ticket.css that override the built-in ones.",
-        ),
-        click.option(
-            "--qr-template",
-            help="Text encoded in each QR code, e.g. '{order_id}/{item}/{design_id}'.",
-        ),
-        click.option(
-            "--html",
-            is_flag=True,
-            help="Also write each ticket's self-contained HTML beside its PDF.",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+_LAYOUT_OPTIONS = [
+    click.option(
+        "--page-size",
+        type=click.Choice(["A4", "Letter", "A5", "4x6in"]),
+        default=None,
+        help="Paper size [default A4]; 4x6in is the label layout.",
+    ),
+    click.option(
+        "--template-dir",
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        help="Folder with a ticket.html and/or ticket.css that override the built-in ones.",
+    ),
+    click.option(
+        "--qr-template",
+        help="Text encoded in each QR code, e.g. '{order_id}/{item}/{design_id}'.",
+    ),
+]
+_OUTPUT_OPTIONS = [
+    click.option(
+        "-o",
+        "--out",
+        "out_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help="Folder for the PDFs.",
+    ),
+    click.option(
+        "--html",
+        is_flag=True,
+        help="Also write each ticket's self-contained HTML beside its PDF.",
+    ),
+]
 
 
-def _report(written, *, err_prefix: str = "") -> None:
+def _options(options):
+    def decorate(func):
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+_layout_options = _options(_LAYOUT_OPTIONS)
+_ticket_options = _options(_OUTPUT_OPTIONS + _LAYOUT_OPTIONS)
+
+
+def _report(written) -> None:
     """Path on stdout; problems and warnings on stderr."""
     click.echo(str(written.path))
     for warning in written.warnings:
@@ -460,18 +471,7 @@ def _date(end: bool):
     show_default=True,
     help="Re-fetch the designs of printed orders this recent, to catch edited designs.",
 )
-@click.option(
-    "--page-size",
-    type=click.Choice(["A4", "Letter", "A5", "4x6in"]),
-    default=None,
-    help="Paper size [default A4].",
-)
-@click.option(
-    "--template-dir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Folder with ticket.html and/or ticket.css overriding the built-in ones.",
-)
-@click.option("--qr-template", help="Text encoded in each QR code.")
+@_layout_options
 @click.pass_context
 def batch(
     ctx: click.Context,

@@ -3,8 +3,13 @@
 WeasyPrint holds the GIL while it lays out, so threads do not help; processes do
 (measured here: 1 worker ~20 tickets/s, 2 workers ~39). Workers are started with
 ``forkserver`` (never ``fork`` from a process with threads), import WeasyPrint once,
-reuse one ``FontConfiguration``, and are recycled every ``MAX_TASKS`` tickets so
-memory stays flat however long the night is.
+reuse one ``FontConfiguration``, and are recycled every ``RECYCLE_AFTER`` tickets each
+so memory stays flat however long the night is.
+
+Recycling does not use ``max_tasks_per_child``: on CPython 3.11 to 3.15b3 an executor
+with queued work deadlocks when a worker exits at that limit (CPython gh-115634; it hung
+our 1,200-order benchmark). Instead a fresh executor takes new tickets and the old one
+is shut down without waiting, finishing what it already has.
 
 A worker writes the PDF to a hidden temporary file beside its final name and returns
 that path; the batch renames it into place only after recording the result, so a kill
@@ -25,7 +30,7 @@ from .config import Settings
 from .errors import RenderError
 from .tickets import Ticket
 
-MAX_TASKS = 250
+RECYCLE_AFTER = 500  # tickets per worker
 _renderer: Any = None
 _renderer_args: tuple | None = None
 
@@ -78,6 +83,8 @@ class RenderPool:
         self._inline = inline or jobs <= 1
         self._jobs = jobs
         self._executor: ProcessPoolExecutor | None = None
+        self._retired: list[ProcessPoolExecutor] = []
+        self._submitted = 0
         self.restarts = 0
         if not self._inline:
             self._start()
@@ -90,13 +97,18 @@ class RenderPool:
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_init_worker,
             initargs=self._args,
-            max_tasks_per_child=MAX_TASKS,
         )
         for _ in range(self._jobs):  # start the workers now, not at the first ticket
             self._executor.submit(os.getpid)
 
     def submit(self, ticket: Ticket, path: Path, previous_problems: list[str] | None) -> Future:
         if self._executor is not None:
+            if self._submitted >= RECYCLE_AFTER * self._jobs:
+                self._retired.append(self._executor)
+                self._retired[-1].shutdown(wait=False)  # it finishes its queue, then exits
+                self._start()
+                self._submitted = 0
+            self._submitted += 1
             try:
                 return self._executor.submit(render_to_temp, ticket, path, previous_problems)
             except BrokenProcessPool:
@@ -116,8 +128,9 @@ class RenderPool:
         return future
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+        for executor in [*self._retired, self._executor]:
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> RenderPool:
         return self

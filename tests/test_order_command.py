@@ -163,6 +163,8 @@ def test_page_sizes(shared_sandbox, env_for, cli, tmp_path, size, mm):
     assert len(decoded) == 3
     text = pdfcheck.text(path)
     assert "Qty 5" in text and "ÉQUIPE DES CRÉATEURS" in text
+    assert "Brand acme-custom" in text and "Product Custom T-Shirt" in text  # not one letter a line
+    assert pdfcheck.page_count(path) <= 6
 
 
 def test_order_by_id_number_and_name(shared_sandbox, env_for, cli, tmp_path):
