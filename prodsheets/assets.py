@@ -161,7 +161,28 @@ class AssetStore:
         self.workers = workers
         self._session = session
         self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self.downloads = 0
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """One pool for the store's lifetime: a batch prepares hundreds of orders, and a
+        pool per order meant creating and joining thousands of threads."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="asset")
+            return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __enter__(self) -> AssetStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def prepared_dir(self) -> Path:
@@ -195,9 +216,8 @@ class AssetStore:
 
         if len(unique) == 1 or self.workers <= 1:
             return {key: one(key) for key in unique}
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(unique))) as pool:
-            for key, result in zip(unique, pool.map(one, unique), strict=True):
-                results[key] = result
+        for key, result in zip(unique, self._executor().map(one, unique), strict=True):
+            results[key] = result
         return results
 
     def get(self, url: str, role: Role) -> PreparedImage:

@@ -173,12 +173,15 @@ class Batch:
         report.recovered = recover(state)
         sweep_temporary_files(Path(self.options.out_dir))
         store = make_store(self.settings, api_origin=self.client.origin)
-        store.workers = 4  # an order's images in parallel; many orders are prepared at once
+        store.workers = self.options.net_workers  # images of every order in preparation
         jobs = self.options.jobs or os.cpu_count() or 1
         # Started before planning: the workers import WeasyPrint while the orders are listed.
-        with RenderPool(jobs, self.settings, store.cache_dir, inline=jobs == 1) as pool:
-            candidates, report.skipped = self._plan(state, report)
-            return self._print_run(candidates, state, report, store, pool, jobs)
+        try:
+            with RenderPool(jobs, self.settings, store.cache_dir, inline=jobs == 1) as pool:
+                candidates, report.skipped = self._plan(state, report)
+                return self._print_run(candidates, state, report, store, pool, jobs)
+        finally:
+            store.close()
 
     def _print_run(self, candidates, state, report, store, pool, jobs) -> BatchReport:
         run_dir = self._new_run_dir()
@@ -258,6 +261,7 @@ class Batch:
 
     def _print(self, candidates, state, report, store, pool, jobs: int) -> None:
         total = len(candidates)
+        self._design_uses = Counter(i.design_id for c in candidates for i in c.order.items)
         # Enough orders in flight that preparing (network-bound, ~4 requests of latency
         # each) always keeps a queue in front of every render worker.
         max_in_flight = self.options.net_workers + jobs * 4
@@ -289,6 +293,15 @@ class Batch:
                         future.cancel()
                     exhausted = True
 
+    def _release_designs(self, order: Order) -> None:
+        """Forget a design once every planned order using it is prepared: memory stays
+        flat with the night's size instead of holding every design until the end."""
+        with self._design_lock:
+            for item in order.items:
+                self._design_uses[item.design_id] -= 1
+                if self._design_uses[item.design_id] <= 0:
+                    self._designs.pop(item.design_id, None)
+
     def _design(self, design_id: str) -> Design:
         """Each design fetched once per run, however many items share it."""
         with self._design_lock:
@@ -315,10 +328,13 @@ class Batch:
                 raise
             except ApiError as exc:
                 raise ProdsheetsError(f"cannot fetch design {item.design_id}: {exc}") from None
-        ticket = build_ticket(
-            order, designs, store, brand=self.brand, qr_template=self.settings.qr_template
-        )
-        return ticket, ticket_facts(order, designs)
+        try:
+            ticket = build_ticket(
+                order, designs, store, brand=self.brand, qr_template=self.settings.qr_template
+            )
+            return ticket, ticket_facts(order, designs)
+        finally:
+            self._release_designs(order)
 
     def _prepared(self, candidate, future, state, report, pool, pending_render) -> None:
         order = candidate.order

@@ -204,8 +204,10 @@ def order(
     api_url, brand, token = settings.require_api()
     renderer = None
     failed = incomplete = False
-    with ApiClient(api_url, brand, token) as client:
-        store = make_store(settings, api_origin=client.origin)
+    with (
+        ApiClient(api_url, brand, token) as client,
+        make_store(settings, api_origin=client.origin) as store,
+    ):
         for ref in refs:
             try:
                 found = find_order(client, ref)
@@ -291,8 +293,8 @@ def render(
         raise BadResponse(f"{designs_file} holds no designs")
     designs = {d.id: d for d in (Design.from_json(x) for x in designs_data)}
     brand = brand_name or settings.brand or ""
-    store = make_store(settings, api_origin=None)
-    ticket = prepare_ticket(found, store, settings, brand=brand, designs=designs)
+    with make_store(settings, api_origin=None) as store:
+        ticket = prepare_ticket(found, store, settings, brand=brand, designs=designs)
     renderer = Renderer(
         page_size=settings.page_size, template_dir=settings.template_dir, cache_dir=store.cache_dir
     )
