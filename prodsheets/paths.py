@@ -27,8 +27,8 @@ def fonts_dir() -> Path:
 
 
 def samples_dir() -> Path:
-    """The bundled samples (checkout only; wheels do not carry them)."""
-    return _PACKAGE.parent / "samples"
+    """The bundled samples, for ``prodsheets sandbox`` and ``prodsheets demo``."""
+    return data_dir() / "samples"
 
 
 def default_cache_dir() -> Path:
