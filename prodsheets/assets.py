@@ -78,10 +78,6 @@ class PreparedImage:
     low_res: bool
     mime: str
 
-    @property
-    def aspect(self) -> float:
-        return self.width / self.height if self.height else 1.0
-
 
 @dataclass(frozen=True)
 class AssetPolicy:

@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -590,9 +590,3 @@ def recover(state: StateDB) -> int:
                 write_manifest(pending.manifest, manifest)
         adopted += 1
     return adopted
-
-
-def iter_files(tickets: Iterable[dict[str, Any]], run_dir: Path) -> Iterable[Path]:
-    for ticket in tickets:
-        if ticket.get("file"):
-            yield run_dir / ticket["file"]

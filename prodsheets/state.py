@@ -110,9 +110,6 @@ class StateDB:
         ).fetchone()
         return _record(row) if row else None
 
-    def count(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM printed").fetchone()[0]
-
     def add_pending(self, record: Record, manifest: Path, entry: dict[str, Any]) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO pending VALUES (?,?,?,?,?,?,?,?,?,?,?)",
