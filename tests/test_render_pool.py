@@ -36,3 +36,34 @@ def test_recycled_workers_finish_every_queued_ticket(shared_sandbox, tmp_path, m
         assert problems == []
         assert len(pypdf.PdfReader(temp).pages) == pages
         os.unlink(temp)
+
+
+class _KillsTheWorker:
+    """Unpickling this in a worker ends the worker, as a segfault or the OOM killer would."""
+
+    def __reduce__(self):
+        return (os._exit, (9,))
+
+
+def test_a_dead_worker_fails_its_ticket_and_the_pool_carries_on(
+    shared_sandbox, tmp_path, monkeypatch
+):
+    from concurrent.futures.process import BrokenProcessPool
+
+    import pytest
+
+    settings = load_settings({}, environ={}, cwd=tmp_path)
+    settings.cache_dir = tmp_path / "cache"
+    client = ApiClient(shared_sandbox.url, DEFAULT_BRAND, DEFAULT_TOKEN)
+    store = make_store(settings, api_origin=client.origin)
+    order = client.get_order("5e69254b714841168b8d9825")
+    designs = fetch_designs(client.get_design, [i.design_id for i in order.items])
+    ticket = build_ticket(order, designs, store, brand=DEFAULT_BRAND,
+                          qr_template=settings.qr_template)  # fmt: skip
+    with render_pool.RenderPool(2, settings, store.cache_dir, inline=False) as pool:
+        poisoned = pool.submit(_KillsTheWorker(), tmp_path / "x.pdf", None)
+        with pytest.raises(BrokenProcessPool):
+            poisoned.result(timeout=120)
+        temp, pages, problems = pool.submit(ticket, tmp_path / "t.pdf", None).result(timeout=120)
+    assert pool.restarts == 1
+    assert problems == [] and len(pypdf.PdfReader(temp).pages) == pages
