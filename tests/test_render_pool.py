@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures.process import BrokenProcessPool
 
 import pypdf
+import pytest
 
 import prodsheets.render_pool as render_pool
 from prodsheets.api import ApiClient
@@ -45,13 +47,7 @@ class _KillsTheWorker:
         return (os._exit, (9,))
 
 
-def test_a_dead_worker_fails_its_ticket_and_the_pool_carries_on(
-    shared_sandbox, tmp_path, monkeypatch
-):
-    from concurrent.futures.process import BrokenProcessPool
-
-    import pytest
-
+def test_a_dead_worker_fails_its_ticket_and_the_pool_carries_on(shared_sandbox, tmp_path):
     settings = load_settings({}, environ={}, cwd=tmp_path)
     settings.cache_dir = tmp_path / "cache"
     client = ApiClient(shared_sandbox.url, DEFAULT_BRAND, DEFAULT_TOKEN)
