@@ -469,22 +469,19 @@ class Batch:
             public = {k: v for k, v in ticket.items() if k != "seq"}
             bisect.insort(self._encoded, (ticket.get("seq", 0), _dumps(public)))
         self._encoded_count = len(report.tickets)
-        fields = {
+        manifest: dict[str, Any] = {
             "brand": self.brand,
             "started_at": self._started.isoformat(timespec="seconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds") if finished else None,
+            "tickets": None,  # laid out from the pre-encoded entries
+            "skipped": report.skipped,
+            "counts": dict(report.counts),
         }
-        parts = [f"  {_dumps(k)}: {_dumps(v)}" for k, v in fields.items()]
-        tickets = ",\n".join(f"    {encoded}" for _, encoded in self._encoded)
-        parts.append(f'  "tickets": [\n{tickets}\n  ]' if tickets else '  "tickets": []')
-        skipped = ",\n".join(f"    {_dumps(s)}" for s in report.skipped)
-        parts.append(f'  "skipped": [\n{skipped}\n  ]' if skipped else '  "skipped": []')
-        parts.append(f'  "counts": {_dumps(dict(report.counts))}')
         if report.error:
-            parts.append(f'  "error": {_dumps(report.error)}')
+            manifest["error"] = report.error
         if finished and (report.run_dir / COMBINED).exists():
-            parts.append(f'  "combined": {_dumps(COMBINED)}')
-        atomic_write_text(report.manifest_path, "{\n" + ",\n".join(parts) + "\n}\n")
+            manifest["combined"] = COMBINED
+        write_manifest(report.manifest_path, manifest, [e for _, e in self._encoded])
 
     # -- summary and combined PDF ----------------------------------------------------
 
@@ -534,8 +531,25 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+def write_manifest(
+    path: Path, manifest: dict[str, Any], encoded_tickets: list[str] | None = None
+) -> None:
+    """Write manifest.json atomically: one line per ticket and per skipped order, so it
+    reads well and diffs well. ``encoded_tickets`` (already JSON) replace ``tickets``."""
+    if encoded_tickets is None:
+        encoded_tickets = [_dumps(t) for t in manifest.get("tickets") or []]
+    parts = []
+    for key, value in manifest.items():
+        if key == "tickets":
+            lines = encoded_tickets
+        elif key == "skipped":
+            lines = [_dumps(s) for s in value or []]
+        else:
+            parts.append(f"  {_dumps(key)}: {_dumps(value)}")
+            continue
+        body = ",\n".join(f"    {line}" for line in lines)
+        parts.append(f"  {_dumps(key)}: [\n{body}\n  ]" if lines else f"  {_dumps(key)}: []")
+    atomic_write_text(path, "{\n" + ",\n".join(parts) + "\n}\n")
 
 
 def _pdf_is_complete(path: Path) -> bool:
