@@ -21,12 +21,12 @@ from pathlib import Path
 import jinja2
 import requests
 
-from prodsheets.assets import PreparedImage
-from prodsheets.config import DEFAULT_QR_TEMPLATE
+from prodsheets.images import PreparedImage
 from prodsheets.models import Design, Order
 from prodsheets.paths import fonts_dir, templates_dir
+from prodsheets.qr import DEFAULT_QR_TEMPLATE, qr_text
 from prodsheets.render import FONT_FACES, Renderer
-from prodsheets.tickets import EntryView, LogoItem, Ticket, TicketItem, render_qr_text
+from prodsheets.tickets import EntryView, LogoItem, Ticket, TicketItem
 
 
 def main() -> None:
@@ -72,7 +72,9 @@ def main() -> None:
         for k, item in enumerate(order.items, 1):
             design = Design.from_json(
                 requests.get(
-                    f"{base}/brands/{brand}/designs/{item.design_id}", headers=headers, timeout=30
+                    f"{base}/brands/{brand}/designs/{item.design_api_id}",
+                    headers=headers,
+                    timeout=30,
                 ).json()
             )
             image = _download(design.design_image.url, downloads) if design.design_image else None
@@ -93,12 +95,12 @@ def main() -> None:
                 )
                 for lg in design.logos
             ]
-            qr = render_qr_text(
+            qr = qr_text(
                 DEFAULT_QR_TEMPLATE,
                 {
-                    "order_id": order.id,
+                    "order_id": order.api_id,
                     "item": k,
-                    "design_id": design.id,
+                    "design_id": design.api_id,
                     "order_number": "",
                     "order_name": "",
                     "items": "",
@@ -109,17 +111,18 @@ def main() -> None:
             )
             ticket_items.append(
                 TicketItem(
-                    k,
-                    len(order.items),
-                    item.quantity,
-                    item.quantity,
-                    design,
-                    image,
-                    None,
-                    entries,
-                    logos,
-                    design.texts,
-                    qr,
+                    index=k,
+                    count=len(order.items),
+                    quantity=item.quantity,
+                    raw_quantity=item.quantity,
+                    design=design,
+                    design_problem=None,
+                    design_image=image,
+                    design_image_problem=None,
+                    entries=entries,
+                    logos=logos,
+                    texts=design.texts,
+                    qr_text=qr,
                 )
             )
         ticket = Ticket(order, brand, ticket_items, generated_at=_now())
@@ -127,7 +130,7 @@ def main() -> None:
         html = template.render(**context)
         stylesheet = weasyprint.CSS(string=font_css + "@page { size: A4; }" + css)
         weasyprint.HTML(string=html, base_url=str(templates_dir())).write_pdf(
-            args.out / f"order-{order.order_id}.pdf", stylesheets=[stylesheet]
+            args.out / f"order-{order.number}.pdf", stylesheets=[stylesheet]
         )
         items += len(order.items)
     wall = time.perf_counter() - start

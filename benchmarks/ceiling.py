@@ -17,10 +17,11 @@ from concurrent.futures import wait
 from pathlib import Path
 
 from prodsheets.api import ApiClient
+from prodsheets.assets import AssetStore
 from prodsheets.config import load_settings
+from prodsheets.designs import DesignSource
+from prodsheets.pipeline import prepare
 from prodsheets.render_pool import RenderPool
-from prodsheets.tickets import build_ticket
-from prodsheets.workflow import make_store
 
 
 def main() -> None:
@@ -32,24 +33,23 @@ def main() -> None:
     api_url, brand, token = settings.require_api()
     args.out.mkdir(parents=True, exist_ok=True)
     with ApiClient(api_url, brand, token) as client:
-        store = make_store(settings, api_origin=client.origin)
-        designs = {d.id: d for d in client.iter_designs(count=100)}
+        store = AssetStore.from_settings(settings, api_origin=client.origin)
+        designs = {d.api_id: d for d in client.iter_designs(count=100)}
         orders = list(client.iter_orders("orderId", "ascending", count=100))
-    tickets = [
-        build_ticket(o, designs, store, brand=brand, qr_template=settings.qr_template)
-        for o in orders
-    ]
-    items = sum(len(t.items) for t in tickets)
-    with RenderPool(args.jobs, settings, store.cache_dir, inline=args.jobs == 1) as pool:
-        warm = [
-            pool.submit(tickets[0], args.out / "warmup.pdf", None) for _ in range(args.jobs * 2)
+        source = DesignSource(designs.__getitem__)
+        tickets = [
+            prepare(o, source, store, brand=brand, qr_template=settings.qr_template).ticket
+            for o in orders
         ]
+    items = sum(len(t.items) for t in tickets)
+    with RenderPool(args.jobs, settings, inline=args.jobs == 1) as pool:
+        warm = [pool.submit(tickets[0], args.out / "warmup.pdf") for _ in range(args.jobs * 2)]
         wait(warm)
         start = time.perf_counter()
-        futures = [pool.submit(t, args.out / f"order-{n}.pdf", None) for n, t in enumerate(tickets)]
-        for future, n in zip(futures, range(len(futures)), strict=True):
-            temp, _, _ = future.result()
-            os.replace(temp, args.out / f"order-{n}.pdf")
+        futures = [pool.submit(t, args.out / f"order-{n}.pdf") for n, t in enumerate(tickets)]
+        for future in futures:
+            staged = future.result()
+            os.replace(staged.temp, staged.final)
         wall = time.perf_counter() - start
     print(json.dumps({"orders": len(tickets), "items": items, "wall": wall}))
 

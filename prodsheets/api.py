@@ -29,6 +29,7 @@ from .errors import (
     BadResponse,
     NotFoundError,
     ServerError,
+    WrongBrandError,
 )
 from .models import Design, Order
 
@@ -99,14 +100,14 @@ class ApiClient:
 
     # -- endpoints -------------------------------------------------------------
 
-    def get_order(self, order_id: str) -> Order:
+    def get_order(self, api_id: str) -> Order:
         """One order by its API id (``5e69254b714841168b8d9825``)."""
-        data = self._get_json(f"orders/{quote(order_id, safe='')}", what=f"order {order_id}")
+        data = self._get_json(f"orders/{quote(api_id, safe='')}", what=f"order {api_id}")
         return Order.from_json(data)
 
-    def get_design(self, design_id: str) -> Design:
+    def get_design(self, api_id: str) -> Design:
         """One design by its API id."""
-        data = self._get_json(f"designs/{quote(design_id, safe='')}", what=f"design {design_id}")
+        data = self._get_json(f"designs/{quote(api_id, safe='')}", what=f"design {api_id}")
         return Design.from_json(data)
 
     def iter_orders(
@@ -287,7 +288,7 @@ def _error_for(response: requests.Response, what: str, *, attempts: int, brand: 
         )
     if status == 404:
         if INVALID_TENANT.rstrip(".").lower() in message.lower():
-            return NotFoundError(
+            return WrongBrandError(
                 f"the API does not know the brand {brand!r} ({message}); "
                 "check PRODSHEETS_BRAND or --brand",
                 status=status,

@@ -1,12 +1,11 @@
-"""Download, check and prepare the images a ticket prints.
+"""Fetch the images a ticket prints, through an allow-list and a disk cache.
 
 Every image comes from the network, so every image is suspect: only http(s), only
 allowed hosts (a redirect elsewhere is refused), a timeout and a size cap on every
-download, and Pillow must agree it is a real image of an allowed format, small
-enough in pixels to decode safely (a decompression bomb is refused from its header,
-never decoded). A usable image is then converted to sRGB and scaled to at most
-300 dpi at the size it prints, so WeasyPrint embeds it without re-decoding a
-24-megapixel upload.
+download; ``images.prepare_image`` then checks and prepares it. A download that failed
+because of the network (timeout, refused connection, 429, 5xx) is retried twice and then
+reported as *transient* (the order fails and the next run tries again); anything the
+server or the file itself says no to (404, not an image) is permanent.
 
 Downloads land in a content-addressed disk cache: a reprint downloads nothing.
 
@@ -19,64 +18,30 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import io
 import ipaddress
 import json
 import logging
 import threading
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from PIL import Image, ImageCms, UnidentifiedImageError
 
 from . import __version__
+from .config import Settings
 from .errors import AssetError
 from .fsutil import atomic_write_bytes
+from .images import ROLES, PreparedImage, Role, prepare_image
 
 log = logging.getLogger(__name__)
 
-ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
-MAX_PIXELS = 40_000_000  # a 24 MP camera photo passes; a 20000x20000 bomb does not
 MAX_REDIRECTS = 3
-PRINT_DPI = 300
-LOW_RES_DPI = 150
-MM_PER_INCH = 25.4
-
-
-@dataclass(frozen=True)
-class Role:
-    """Where an image prints: its box, and whether a low resolution matters."""
-
-    name: str
-    box_mm: tuple[float, float]
-    keep_alpha: bool
-    check_resolution: bool
-
-
-# Keep in step with the largest boxes in templates/ticket.css (A4 layout).
-DESIGN = Role("design", (186.0, 80.0), keep_alpha=False, check_resolution=False)
-LOGO = Role("logo", (35.0, 35.0), keep_alpha=True, check_resolution=True)
-ROLES = {r.name: r for r in (DESIGN, LOGO)}
-
-
-@dataclass(frozen=True)
-class PreparedImage:
-    """A checked image on local disk, ready for WeasyPrint."""
-
-    url: str
-    path: Path
-    width: int
-    height: int
-    source_width: int
-    source_height: int
-    dpi: float
-    low_res: bool
-    mime: str
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -151,15 +116,33 @@ class AssetStore:
         session: requests.Session | None = None,
         *,
         workers: int = 8,
+        retries: int = 2,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.cache_dir = Path(cache_dir)
         self.policy = policy
         self.workers = workers
+        self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep
         self._session = session
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._inflight: dict[tuple[str, str], Future] = {}
         self.downloads = 0
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, api_origin: str | None = None, workers: int = 8
+    ) -> AssetStore:
+        """The store for these settings; the API's own origin is always allowed."""
+        policy = AssetPolicy(
+            host_patterns=tuple(settings.asset_hosts),
+            origins=(api_origin,) if api_origin else (),
+        )
+        return cls(settings.cache_dir, policy, workers=workers)
 
     def _executor(self) -> ThreadPoolExecutor:
         """One pool for the store's lifetime: a batch prepares hundreds of orders, and a
@@ -217,9 +200,28 @@ class AssetStore:
         return results
 
     def get(self, url: str, role: Role) -> PreparedImage:
-        """The prepared image for ``url`` in ``role``; raises ``AssetError``."""
+        """The prepared image for ``url`` in ``role``; raises ``AssetError``. Callers
+        asking for the same image at the same time share one download and preparation."""
         url = url.strip()
         self.policy.check(url)
+        key = (url, role.name)
+        with self._pool_lock:
+            future = self._inflight.get(key)
+            mine = future is None
+            if mine:
+                future = self._inflight[key] = Future()
+        if not mine:
+            return future.result()
+        try:
+            future.set_result(self._get(url, role))
+        except BaseException as exc:
+            future.set_exception(exc)
+        finally:
+            with self._pool_lock:
+                del self._inflight[key]
+        return future.result()
+
+    def _get(self, url: str, role: Role) -> PreparedImage:
         digest = self._content_digest(url)
         meta_path = self.prepared_dir / f"{digest}-{role.name}.json"
         cached = _read_prepared(meta_path, url)
@@ -260,6 +262,17 @@ class AssetStore:
         return digest
 
     def _download(self, url: str) -> bytes:
+        """The bytes ``url`` serves; transient failures are retried, then reported."""
+        for attempt in range(self.retries + 1):
+            try:
+                return self._download_once(url)
+            except AssetError as exc:
+                if not exc.transient or attempt == self.retries:
+                    raise
+                self._sleep(self.backoff * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _download_once(self, url: str) -> bytes:
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             self.policy.check(current)
@@ -268,9 +281,11 @@ class AssetStore:
                     current, stream=True, timeout=self.policy.timeout, allow_redirects=False
                 )
             except requests.Timeout:
-                raise AssetError("download timed out", url=url) from None
+                raise AssetError("download timed out", url=url, transient=True) from None
             except requests.RequestException as exc:
-                raise AssetError(f"download failed ({type(exc).__name__})", url=url) from None
+                raise AssetError(
+                    f"download failed ({type(exc).__name__})", url=url, transient=True
+                ) from None
             with response:
                 if response.is_redirect:
                     target = urljoin(current, response.headers.get("Location", ""))
@@ -281,7 +296,11 @@ class AssetStore:
                     current = target
                     continue
                 if response.status_code != 200:
-                    raise AssetError(f"HTTP {response.status_code} from the server", url=url)
+                    raise AssetError(
+                        f"HTTP {response.status_code} from the server",
+                        url=url,
+                        transient=response.status_code in RETRY_STATUSES,
+                    )
                 return self._read_capped(response, url)
         raise AssetError(f"more than {MAX_REDIRECTS} redirects", url=url)
 
@@ -301,7 +320,9 @@ class AssetStore:
                     raise AssetError(f"file too large (over {limit // 1_048_576} MB)", url=url)
                 chunks.append(chunk)
         except requests.RequestException as exc:
-            raise AssetError(f"download interrupted ({type(exc).__name__})", url=url) from None
+            raise AssetError(
+                f"download interrupted ({type(exc).__name__})", url=url, transient=True
+            ) from None
         self.downloads += 1
         return b"".join(chunks)
 
@@ -315,91 +336,3 @@ def _read_prepared(meta_path: Path, url: str) -> PreparedImage | None:
     if not path.is_file():
         return None
     return PreparedImage(url=url, path=path, **record)
-
-
-_SRGB = None
-
-
-def _srgb_profile() -> ImageCms.ImageCmsProfile:
-    global _SRGB
-    if _SRGB is None:
-        _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-    return _SRGB
-
-
-def prepare_image(data: bytes, role: Role, *, url: str = "") -> tuple[bytes, dict]:
-    """Check ``data`` is a safe, allowed image and return it print-ready (bytes, info)."""
-    try:
-        img = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise AssetError("not an image", url=url) from None
-    except Image.DecompressionBombError:
-        raise AssetError(
-            "image too large in pixels (decompression bomb refused)", url=url
-        ) from None
-    if img.format not in ALLOWED_FORMATS:
-        raise AssetError(f"image format {img.format} is not allowed", url=url)
-    width, height = img.size
-    if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
-        raise AssetError(
-            f"image too large in pixels ({width}x{height} > {MAX_PIXELS // 1_000_000} MP; "
-            "decompression bomb refused)",
-            url=url,
-        )
-    try:
-        img.seek(0)
-        img.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise AssetError(f"image is damaged ({exc})", url=url) from None
-    img = _to_srgb(img, keep_alpha=role.keep_alpha)
-
-    # Printed size: scaled to fit the role's box, aspect kept.
-    box_w, box_h = role.box_mm
-    scale_mm = min(box_w / width, box_h / height)
-    printed_w_in = width * scale_mm / MM_PER_INCH
-    dpi = width / printed_w_in if printed_w_in else 0.0
-    max_w = max(1, round(printed_w_in * PRINT_DPI))
-    if width > max_w:
-        new_h = max(1, round(height * max_w / width))
-        img = img.resize((max_w, new_h), Image.LANCZOS)
-    out = io.BytesIO()
-    if role.keep_alpha and img.mode == "RGBA":
-        img.save(out, "PNG", compress_level=6)
-        mime = "image/png"
-    else:
-        if img.mode != "RGB":
-            img = img.convert("RGB")
-        img.save(out, "JPEG", quality=90, optimize=True)
-        mime = "image/jpeg"
-    info = {
-        "width": img.width,
-        "height": img.height,
-        "source_width": width,
-        "source_height": height,
-        "dpi": round(dpi, 1),
-        "low_res": role.check_resolution and dpi < LOW_RES_DPI,
-        "mime": mime,
-    }
-    return out.getvalue(), info
-
-
-def _to_srgb(img: Image.Image, *, keep_alpha: bool) -> Image.Image:
-    """Colour-manage into sRGB; flatten transparency onto white unless it is kept."""
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-    icc = img.info.get("icc_profile")
-    if img.mode not in ("RGB", "RGBA"):
-        img = img.convert("RGBA" if has_alpha else ("CMYK" if img.mode == "CMYK" else "RGB"))
-    if icc:
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            out_mode = "RGBA" if img.mode == "RGBA" else "RGB"
-            img = ImageCms.profileToProfile(img, source, _srgb_profile(), outputMode=out_mode)
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            log.debug("ignoring unusable ICC profile")
-    if img.mode == "CMYK":
-        img = img.convert("RGB")
-    if img.mode == "RGBA" and not keep_alpha:
-        background = Image.new("RGB", img.size, (255, 255, 255))
-        background.paste(img, mask=img.getchannel("A"))
-        img = background
-    return img

@@ -1,8 +1,11 @@
-"""Where settings come from: flags, then environment, then a TOML file.
+"""Where settings come from: flags, then environment, then a TOML file. Checked once.
 
 Precedence is the usual one (the most specific wins): ``--token`` beats
-``PRODSHEETS_TOKEN`` beats ``token =`` in ``prodsheets.toml``. The token is kept out
-of ``repr`` so a debug print of the settings cannot leak it.
+``PRODSHEETS_TOKEN`` beats ``token =`` in ``prodsheets.toml``. ``load_settings`` is the
+only place settings are checked: every command gets ``Settings`` that are valid (a QR
+template that fills, a page size that exists, a template folder that is there), so a
+mistake is one line before any work starts. The token is kept out of ``repr`` so a debug
+print of the settings cannot leak it.
 """
 
 from __future__ import annotations
@@ -10,15 +13,27 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from .api import DEFAULT_API_URL
 from .errors import ConfigError
+from .paths import default_cache_dir
+from .qr import DEFAULT_QR_TEMPLATE, validate_qr_template
 
 DEFAULT_CONFIG_NAME = "prodsheets.toml"
-DEFAULT_QR_TEMPLATE = "prodsheets:order={order_id};item={item};design={design_id}"
 DEFAULT_ASSET_HOSTS = ("*.mczr.co", "*.mycustomizer.com")
+
+
+class PageSize(StrEnum):
+    """The paper a ticket is laid out for (``4x6in`` is the label layout)."""
+
+    A4 = "A4"
+    LETTER = "Letter"
+    A5 = "A5"
+    LABEL = "4x6in"
+
 
 ENV = {
     "api_url": "PRODSHEETS_API_URL",
@@ -30,15 +45,17 @@ ENV = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
+    """Valid settings (build them with ``load_settings``)."""
+
     api_url: str = DEFAULT_API_URL
     brand: str | None = None
     token: str | None = field(default=None, repr=False)
     qr_template: str = DEFAULT_QR_TEMPLATE
-    cache_dir: Path | None = None
+    cache_dir: Path = field(default_factory=default_cache_dir)
     asset_hosts: tuple[str, ...] = DEFAULT_ASSET_HOSTS
-    page_size: str = "A4"
+    page_size: PageSize = PageSize.A4
     template_dir: Path | None = None
     source: str = ""
 
@@ -64,9 +81,13 @@ def load_settings(
     environ: dict[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Settings:
-    """Merge the three sources; ``flags`` holds only options the user actually gave."""
+    """Merge the three sources and check the result; ``flags`` holds only options the
+    user actually gave (``None`` for the others)."""
     environ = dict(os.environ if environ is None else environ)
     file_values, source = _read_toml(config_file, cwd or Path.cwd())
+    unknown = set(file_values) - set(Settings.__dataclass_fields__) - {"source"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting(s): {', '.join(sorted(unknown))}")
     merged: dict[str, Any] = {}
     for key in Settings.__dataclass_fields__:
         if key == "source":
@@ -77,15 +98,29 @@ def load_settings(
             merged[key] = environ[ENV[key]]
         elif file_values.get(key) not in (None, ""):
             merged[key] = file_values[key]
+    return Settings(**_checked(merged), source=source)
+
+
+def _checked(merged: dict[str, Any]) -> dict[str, Any]:
     if "asset_hosts" in merged:
         merged["asset_hosts"] = _host_list(merged["asset_hosts"])
     for key in ("cache_dir", "template_dir"):
         if key in merged:
             merged[key] = Path(merged[key]).expanduser()
-    unknown = set(file_values) - set(Settings.__dataclass_fields__)
-    if unknown:
-        raise ConfigError(f"{source}: unknown setting(s): {', '.join(sorted(unknown))}")
-    return Settings(**merged, source=source)
+    if "qr_template" in merged:
+        merged["qr_template"] = validate_qr_template(str(merged["qr_template"]))
+    if "page_size" in merged:
+        try:
+            merged["page_size"] = PageSize(merged["page_size"])
+        except ValueError:
+            choices = ", ".join(p.value for p in PageSize)
+            raise ConfigError(
+                f"unknown page size {merged['page_size']!r}; use one of {choices}"
+            ) from None
+    template_dir = merged.get("template_dir")
+    if template_dir is not None and not template_dir.is_dir():
+        raise ConfigError(f"template folder not found: {template_dir}")
+    return merged
 
 
 def _read_toml(config_file: Path | None, cwd: Path) -> tuple[dict[str, Any], str]:

@@ -1,19 +1,29 @@
 """The one exception tree of prodsheets.
 
 Every failure a user can meet is one of these; the CLI turns them into a one-line
-message and an exit code in a single place (``cli.py``).
+message and an exit code in a single place (``cli/__init__.py``). Errors are told apart
+by type, never by their message text.
 
     ProdsheetsError
-    ├── ConfigError        missing or unreadable configuration (token, brand, file)
+    ├── ConfigError        missing, unreadable or invalid configuration (token, brand, file,
+    │                      QR template, page size)
+    ├── InputError         a local file given on the command line cannot be used
     ├── ApiError           anything the MyCustomizer API did or did not answer
     │   ├── AuthError          401: the token is wrong or expired
-    │   ├── NotFoundError      404: no such order / design, or the brand is wrong
-    │   ├── ServerError        5xx (after retries where retrying makes sense)
-    │   ├── ApiUnreachable     DNS failure, connection refused, timeout
+    │   ├── WrongBrandError    404 "Trying to launch invalid tenant.": the brand is wrong
+    │   ├── NotFoundError      404: no such order or design
+    │   ├── ServerError        429 or 5xx after retries              (transient)
+    │   ├── ApiUnreachable     DNS failure, refused connection, timeout (transient)
     │   └── BadResponse        not JSON, or JSON of the wrong shape
     ├── AssetError         an image could not be downloaded or is unusable
+    │                      (transient when the network failed, not the file)
     ├── RenderError        the ticket could not be laid out or written
-    └── BatchError         the nightly batch could not start (lock held, state unreadable)
+    │   └── WorkersGaveUp      the render processes keep dying: the run stops
+    └── BatchError         the nightly batch could not start or record (lock held, state)
+
+``transient`` says whether trying again later may help: a transient failure leaves an
+order ``failed`` and retried by the next run; anything else is permanent and is printed
+on the ticket instead of being retried every night.
 
 Messages never contain the API token: build them from URLs, ids and statuses only.
 """
@@ -24,9 +34,15 @@ from __future__ import annotations
 class ProdsheetsError(Exception):
     """Base of every error prodsheets raises on purpose."""
 
+    transient: bool = False
+
 
 class ConfigError(ProdsheetsError):
-    """The configuration is incomplete or unreadable."""
+    """The configuration is incomplete, unreadable or invalid."""
+
+
+class InputError(ProdsheetsError):
+    """A local file given by the user cannot be read or is not what it should be."""
 
 
 class ApiError(ProdsheetsError):
@@ -42,16 +58,27 @@ class AuthError(ApiError):
     """401: the API refused the token."""
 
 
+class WrongBrandError(ApiError):
+    """The API does not know the brand (its 404 ``Trying to launch invalid tenant.``).
+
+    Not a ``NotFoundError``: a missing design is a problem of one order, a wrong brand
+    stops everything."""
+
+
 class NotFoundError(ApiError):
-    """404: the order or design does not exist, or the brand name is wrong."""
+    """404: the order or design does not exist."""
 
 
 class ServerError(ApiError):
-    """The API answered 5xx, after retries for the statuses worth retrying."""
+    """The API answered 429 or 5xx, after retries for the statuses worth retrying."""
+
+    transient = True
 
 
 class ApiUnreachable(ApiError):
     """No answer at all: DNS, refused connection or timeout."""
+
+    transient = True
 
 
 class BadResponse(ApiError):
@@ -61,13 +88,18 @@ class BadResponse(ApiError):
 class AssetError(ProdsheetsError):
     """An asset (design image, logo) is refused, unreachable or not a usable image."""
 
-    def __init__(self, message: str, *, url: str | None = None):
+    def __init__(self, message: str, *, url: str | None = None, transient: bool = False):
         super().__init__(message)
         self.url = url
+        self.transient = transient
 
 
 class RenderError(ProdsheetsError):
     """The ticket could not be rendered or written."""
+
+
+class WorkersGaveUp(RenderError):
+    """Render worker processes died again and again (memory?): no point going on."""
 
 
 class BatchError(ProdsheetsError):

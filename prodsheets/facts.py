@@ -12,6 +12,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from .designs import DesignLookup
 from .models import Design, Order
 
 
@@ -20,11 +21,11 @@ def order_facts(order: Order) -> dict[str, Any]:
     return {
         "items": len(order.items),
         "quantity": [i.quantity for i in order.items],
-        "design": [i.design_id for i in order.items],
+        "design": [i.design_api_id for i in order.items],
     }
 
 
-def ticket_facts(order: Order, designs: dict[str, Design]) -> dict[str, Any]:
+def ticket_facts(order: Order, designs: DesignLookup) -> dict[str, Any]:
     """Everything production-relevant: the order's facts plus each item's design content,
     keyed by what a worker calls it. Lists run parallel to the items (None = absent)."""
     facts = order_facts(order)
@@ -37,8 +38,8 @@ def ticket_facts(order: Order, designs: dict[str, Design]) -> dict[str, Any]:
         column[index] = value if column[index] is None else f"{column[index]} | {value}"
 
     for index, item in enumerate(order.items):
-        design = designs.get(item.design_id)
-        if design is None:
+        design = designs.get(item.design_api_id)
+        if not isinstance(design, Design):  # missing: its id is in the order's facts
             continue
         put("product", index, design.product_name)
         put("image", index, design.design_image.url if design.design_image else "")
@@ -58,6 +59,14 @@ def _stable(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(("http://", "https://")):
         return urlsplit(value).path.rsplit("/", 1)[-1] or value
     return value
+
+
+ORDER_FACTS = ("items", "quantity", "design")
+
+
+def order_changed(old_facts: dict[str, Any], order: Order) -> bool:
+    """Whether the order itself (not its designs) differs from what ``old_facts`` saw."""
+    return {k: old_facts.get(k) for k in ORDER_FACTS} != order_facts(order)
 
 
 def fingerprint(facts: dict[str, Any]) -> str:

@@ -134,10 +134,13 @@ class LogoView:
 
 @dataclass(frozen=True)
 class Design:
-    """A customer's design: what to build, with its images, logos and texts."""
+    """A customer's design: what to build, with its images, logos and texts.
 
-    id: str
-    design_id: int | None
+    ``api_id`` is the API's ``_id`` (what order items point at); ``number`` its
+    ``designId``, the number a person reads."""
+
+    api_id: str
+    number: int | None
     product_name: str
     product_id: str
     production_data: list[ProductionEntry]
@@ -159,8 +162,8 @@ class Design:
         ]
         texts, logos = _configuration_views(data.get("configuration"))
         return cls(
-            id=_object_id(data),
-            design_id=_int_or_none(data.get("designId")),
+            api_id=_object_id(data),
+            number=_int_or_none(data.get("designId")),
             product_name=_text(data.get("productName")),
             product_id=_text(data.get("productId")),
             production_data=[ProductionEntry.from_json(e) for e in _list(production)],
@@ -173,24 +176,33 @@ class Design:
             raw=data,
         )
 
+    @classmethod
+    def placeholder(cls, api_id: str) -> Design:
+        """An empty design standing in for one that cannot be had, so an item (and any
+        custom template) still renders, with its problem in the banner."""
+        return cls(
+            api_id=api_id, number=None, product_name="", product_id="", production_data=[],
+            design_image=None, design_images=[], texts=[], logos=[], created_at="",
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class OrderItem:
-    """One line of an order: a design and how many to build."""
+    """One line of an order: a design (its API id) and how many to build."""
 
-    design_id: str
+    design_api_id: str
     quantity: int | None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Any) -> OrderItem:
         if not isinstance(data, dict):
-            return cls(design_id="", quantity=None, raw={"value": data})
+            return cls(design_api_id="", quantity=None, raw={"value": data})
         design = data.get("design")
-        design_id = _object_id(design) if isinstance(design, dict) else _text(design)
+        design_api_id = _object_id(design) if isinstance(design, dict) else _text(design)
         quantity = _int_or_none(data.get("quantity"))
         return cls(
-            design_id=design_id,
+            design_api_id=design_api_id.strip(),
             quantity=quantity if quantity is not None and quantity > 0 else None,
             raw=data,
         )
@@ -198,10 +210,14 @@ class OrderItem:
 
 @dataclass(frozen=True)
 class Order:
-    """An order as the API lists it."""
+    """An order as the API lists it.
 
-    id: str
-    order_id: int | None
+    Two ids, named apart: ``api_id`` is the API's ``_id`` (24 hex, what ``/orders/{id}``
+    takes), ``number`` its ``orderId`` (1001, ascending). ``name`` is the shop's
+    ``eCommerceOrderName`` (``#1001``), what people say."""
+
+    api_id: str
+    number: int | None
     name: str
     ecommerce_order_id: str
     status: str
@@ -218,9 +234,9 @@ class Order:
         if not isinstance(data, dict):
             raise BadResponse(f"expected an order object, got {type(data).__name__}")
         return cls(
-            id=_object_id(data),
-            order_id=_int_or_none(data.get("orderId")),
-            name=_text(data.get("eCommerceOrderName")),
+            api_id=_object_id(data),
+            number=_int_or_none(data.get("orderId")),
+            name=_text(data.get("eCommerceOrderName")).strip(),
             ecommerce_order_id=_text(data.get("eCommerceOrderId")),
             status=_text(data.get("status")),
             payment_status=_text(data.get("paymentStatus")),
@@ -237,9 +253,9 @@ class Order:
         """How a person names this order: its shop name, else its number, else its id."""
         if self.name:
             return self.name
-        if self.order_id is not None:
-            return f"order {self.order_id}"
-        return self.id
+        if self.number is not None:
+            return f"order {self.number}"
+        return self.api_id
 
     @property
     def date_parsed(self) -> datetime | None:

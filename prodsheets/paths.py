@@ -37,3 +37,9 @@ def default_cache_dir() -> Path:
 
 def default_state_dir() -> Path:
     return Path(platformdirs.user_state_dir("prodsheets"))
+
+
+def default_state_path(brand: str) -> Path:
+    """The batch state of ``brand``: one file per brand in the user state folder."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in brand)
+    return default_state_dir() / f"{safe}.sqlite3"

@@ -1,42 +1,47 @@
 """Tickets to PDF: Jinja for the HTML, WeasyPrint for the pages. Nothing else here.
 
-WeasyPrint never fetches anything by itself: its URL fetcher serves only files under
-the packaged templates and fonts, the template override folder and the checked asset
-cache, plus inline ``data:`` images. Everything it refuses or cannot draw is
-*logged* by WeasyPrint, not raised, so each render captures the ``weasyprint``
-logger and turns what it reports into the ticket's problems: a refused image or a
-character no font has makes the ticket INCOMPLETE, never a silent blank.
+WeasyPrint never fetches anything by itself: it reads only through
+``fetcher.LocalOnlyFetcher`` (the packaged templates and fonts, the template override
+folder, the checked asset cache, inline ``data:``). Everything it refuses or cannot draw
+is *logged* by WeasyPrint, not raised, so each render adds a handler to the
+``weasyprint`` logger for its duration and turns what it reports into the ticket's
+problems: a refused image or a character no font has makes the ticket INCOMPLETE,
+never a silent blank. The logger is otherwise left alone: whether those messages also
+reach the console is the CLI's choice (``-vv`` shows them).
 
-WeasyPrint is imported when the first ``Renderer`` is made, not at import time:
-``import weasyprint`` costs most of a second a command may not need.
+Import this module only where rendering happens: it imports WeasyPrint, which costs
+most of a second a command (or the batch's main process) may not need.
 """
 
 from __future__ import annotations
 
 import base64
-import io
 import logging
-import mimetypes
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
+from urllib.parse import unquote
 
 import jinja2
+import weasyprint
 from markupsafe import Markup
+from weasyprint.text.fonts import FontConfiguration
 
+from .config import PageSize, Settings
 from .errors import RenderError
+from .fetcher import LocalOnlyFetcher
 from .paths import fonts_dir, templates_dir
+from .qr import qr_png
 from .tickets import Problem, Ticket
 
+# CSS page size, the body class templates style by, and the page margins.
 PAGE_SIZES = {
-    "A4": ("A4", "a4", "22mm 12mm 16mm 12mm"),
-    "Letter": ("letter", "letter", "22mm 13mm 16mm 13mm"),
-    "A5": ("A5", "a5", "18mm 9mm 13mm 9mm"),
-    "4x6in": ("4in 6in", "label", "15mm 6mm 11mm 6mm"),
+    PageSize.A4: ("A4", "a4", "22mm 12mm 16mm 12mm"),
+    PageSize.LETTER: ("letter", "letter", "22mm 13mm 16mm 13mm"),
+    PageSize.A5: ("A5", "a5", "18mm 9mm 13mm 9mm"),
+    PageSize.LABEL: ("4in 6in", "label", "15mm 6mm 11mm 6mm"),
 }
 FONT_FACES = (
     ("Prodsheets Sans", "normal", "LiberationSans-Regular.ttf"),
@@ -52,25 +57,6 @@ class RenderResult:
     pdf: bytes
     pages: int
     problems: list[Problem] = field(default_factory=list)
-
-
-def _qr_png(text: str) -> bytes:
-    """A pixel-exact QR code: one pixel per module, quiet zone included (4 modules).
-
-    Printed with ``image-rendering: pixelated`` it is as sharp as a vector and
-    costs WeasyPrint a fraction of an SVG path. The mask pattern is fixed: letting
-    qrcode score all eight cost ~6 ms a code, 8% of a ticket's render; any mask is
-    valid and decodes (every sample ticket's code is decoded from a 200 dpi raster in
-    the tests)."""
-    import qrcode
-    from qrcode.constants import ERROR_CORRECT_M
-
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=1, border=4, mask_pattern=0)
-    code.add_data(text.encode("utf-8"))
-    code.make(fit=True)
-    buf = io.BytesIO()
-    code.make_image().save(buf, "PNG")
-    return buf.getvalue()
 
 
 def _data_uri(data: bytes, mime: str) -> str:
@@ -94,19 +80,11 @@ class Renderer:
     def __init__(
         self,
         *,
-        page_size: str = "A4",
+        page_size: PageSize = PageSize.A4,
         template_dir: Path | None = None,
         cache_dir: Path | None = None,
     ) -> None:
-        if page_size not in PAGE_SIZES:
-            raise RenderError(
-                f"unknown page size {page_size!r}; use one of {', '.join(PAGE_SIZES)}"
-            )
-        import weasyprint
-        from weasyprint.text.fonts import FontConfiguration
-
-        self._weasyprint = weasyprint
-        self.page_size = page_size
+        self.page_size = PageSize(page_size)
         self.template_dir = Path(template_dir) if template_dir else None
         if self.template_dir and not self.template_dir.is_dir():
             raise RenderError(f"template folder not found: {self.template_dir}")
@@ -115,7 +93,7 @@ class Renderer:
             roots.append(self.template_dir)
         if cache_dir:
             roots.append(Path(cache_dir))
-        self._fetcher = _make_fetcher(weasyprint, roots)
+        self._fetcher = LocalOnlyFetcher(roots)
         loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(templates_dir()))]
         if self.template_dir:
             loaders.insert(0, jinja2.FileSystemLoader(str(self.template_dir)))
@@ -139,7 +117,15 @@ class Renderer:
             )
         ]
         self._log = logging.getLogger("weasyprint")
-        self._log.propagate = False  # reported through the ticket's problems instead
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Renderer:
+        """The renderer every command uses: page size, templates and the asset cache."""
+        return cls(
+            page_size=settings.page_size,
+            template_dir=settings.template_dir,
+            cache_dir=settings.cache_dir,
+        )
 
     # -- stylesheets -------------------------------------------------------------
 
@@ -187,10 +173,13 @@ class Renderer:
 
         items = []
         for item in ticket.items:
+            design = item.design
             items.append(
                 _Obj(
                     item,
-                    qr_src=_data_uri(_qr_png(item.qr_text), "image/png"),
+                    # design.id / design.design_id: the names templates used before 0.2
+                    design=_Obj(design, id=design.api_id, design_id=design.number),
+                    qr_src=_data_uri(qr_png(item.qr_text), "image/png"),
                     design_image_src=src(item.design_image),
                     entries=[_Obj(e, image_src=src(e.image)) for e in item.entries],
                     logos=[_Obj(lg, image_src=src(lg.image)) for lg in item.logos],
@@ -200,9 +189,11 @@ class Renderer:
         if standalone:
             css = self._font_css(inline=True) + self._page_css() + self._css_text
             styles = Markup("<style>\n") + Markup(css.replace("</", "<\\/")) + Markup("\n</style>")
-        order_date = ticket.order.date_parsed
+        order = ticket.order
+        order_date = order.date_parsed
         return {
-            "order": ticket.order,
+            # order.id / order.order_id: the names templates used before 0.2
+            "order": _Obj(order, id=order.api_id, order_id=order.number),
             "brand": ticket.brand,
             "items": items,
             "order_problems": ticket.problems,
@@ -228,7 +219,7 @@ class Renderer:
             markup = self.env.get_template(template).render(**context)
         except jinja2.TemplateError as exc:
             raise RenderError(f"template error in {template}: {exc}") from None
-        return self._weasyprint.HTML(
+        return weasyprint.HTML(
             string=markup, base_url=str(templates_dir()) + "/", url_fetcher=self._fetcher
         ).write_pdf(stylesheets=self._stylesheets, font_config=self.font_config)
 
@@ -250,7 +241,7 @@ class Renderer:
         capture = _LogCapture()
         self._log.addHandler(capture)
         try:
-            document = self._weasyprint.HTML(
+            document = weasyprint.HTML(
                 string=markup,
                 base_url=str(templates_dir()) + "/",
                 url_fetcher=self._fetcher,
@@ -314,43 +305,3 @@ def _where_char(ticket: Ticket, char: str) -> str:
         if char in item.design.product_name:
             return f"{place}, product name"
     return ""
-
-
-def _make_fetcher(weasyprint: Any, roots: list[Path]) -> Any:
-    """A URL fetcher that reads only below ``roots`` and inline ``data:`` URLs."""
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    allowed = [r.resolve() for r in roots]
-
-    class LocalOnlyFetcher(URLFetcher):
-        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-            scheme = url.split(":", 1)[0].lower()
-            if scheme == "data":
-                return _data_response(url, URLFetcherResponse)
-            if scheme != "file":
-                raise ValueError(
-                    f"refused to fetch {url!r}: prodsheets never lets the renderer use the network"
-                )
-            path = Path(url2pathname(unquote(urlsplit(url).path))).resolve()
-            if not any(path.is_relative_to(root) for root in allowed):
-                raise ValueError(
-                    f"refused to read {path}: outside the template, font and asset folders"
-                )
-            try:
-                body = path.read_bytes()
-            except OSError as exc:
-                raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            return URLFetcherResponse(url, body, {"Content-Type": mime})
-
-    return LocalOnlyFetcher(allowed_protocols=("file", "data"), allow_redirects=False)
-
-
-def _data_response(url: str, response_class: Any) -> Any:
-    header, _, payload = url.partition(",")
-    mime = header[5:].split(";")[0] or "text/plain"
-    if header.endswith(";base64"):
-        body = base64.b64decode(payload)
-    else:
-        body = unquote(payload).encode("utf-8")
-    return response_class(url, body, {"Content-Type": mime})

@@ -1,11 +1,16 @@
 """What the nightly batch remembers between runs: a small SQLite file, and its lock.
 
-``printed`` has one row per order that has a ticket (or failed), with the fingerprint
-of what the ticket showed, so a re-run prints nothing new and a changed order is
-printed again as REVISED. ``pending`` records a ticket *before* its PDF is written:
-if the batch is killed in between, the next run finds the row, checks the file and
-either adopts it (it is complete) or prints the order again. That is how ``kill -9``
-at any moment still ends with every order printed exactly once.
+- ``printed``: one row per order that has a ticket (or failed), with the fingerprint of
+  what the ticket showed, so a re-run prints nothing new and a changed order is printed
+  again as REVISED.
+- ``pending``: a ticket being written, recorded *before* its PDF is committed; a run
+  killed in between leaves the row for ``recorder.recover`` to finish.
+- ``skipped``: orders already reported as skipped (trial, unpaid), so the manifest lists
+  each only the first time.
+- ``meta``: the watermark, the highest orderId a complete run has seen.
+
+Only the recorder writes here. ``read_only`` (dry runs) never creates or changes a file,
+not even SQLite's ``-wal``/``-shm`` companions.
 """
 
 from __future__ import annotations
@@ -16,16 +21,17 @@ import json
 import os
 import socket
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from .errors import BatchError
+from .outcomes import Outcome, PlanReason, Record, Skip, SkipReason, TicketStatus
 
+VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS printed (
-    order_id     TEXT PRIMARY KEY,
+    order_id     TEXT PRIMARY KEY,       -- the API id
     order_number INTEGER,
     order_name   TEXT,
     status       TEXT NOT NULL,          -- printed | incomplete | failed
@@ -37,37 +43,21 @@ CREATE TABLE IF NOT EXISTS printed (
 );
 CREATE TABLE IF NOT EXISTS pending (
     order_id     TEXT PRIMARY KEY,
-    order_number INTEGER,
-    order_name   TEXT,
-    status       TEXT NOT NULL,
-    fingerprint  TEXT,
-    facts        TEXT,
-    problems     TEXT NOT NULL DEFAULT '[]',
-    file         TEXT NOT NULL,
-    manifest     TEXT NOT NULL,
-    entry        TEXT NOT NULL,          -- JSON: the manifest entry to add once adopted
+    outcome      TEXT NOT NULL,          -- JSON: the Outcome being written
+    manifest     TEXT NOT NULL,          -- the run's manifest.json
     created_at   TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS skipped (
+    order_id     TEXT PRIMARY KEY,
+    reason       TEXT NOT NULL,
+    first_seen   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key          TEXT PRIMARY KEY,
+    value        TEXT
+);
 """
-
-
-@dataclass(frozen=True)
-class Record:
-    order_id: str
-    order_number: int | None
-    order_name: str
-    status: str
-    fingerprint: str | None
-    facts: dict[str, Any]
-    problems: list[str]
-    file: str | None
-
-
-@dataclass(frozen=True)
-class Pending:
-    record: Record
-    manifest: Path
-    entry: dict[str, Any]
+_RECORD_COLUMNS = "order_id, order_number, order_name, status, fingerprint, facts, problems, file"
 
 
 def _now() -> str:
@@ -78,16 +68,10 @@ class StateDB:
     """The batch's memory. One connection, used from the batch's main thread only."""
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
-        """``read_only`` (dry runs) never creates or changes the file."""
         self.path = Path(path)
         try:
             if read_only:
-                target = (
-                    f"{self.path.resolve().as_uri()}?mode=ro" if self.path.exists() else ":memory:"
-                )
-                self._db = sqlite3.connect(target, uri=True, isolation_level=None, timeout=30)
-                if target == ":memory:":
-                    self._db.executescript(SCHEMA)
+                self._db = self._open_read_only()
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
@@ -95,73 +79,169 @@ class StateDB:
             # WAL + NORMAL: a killed process loses no commit (kill -9 is the case we
             # design for); only a power cut may lose the last few, which then print again.
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise BatchError(f"cannot open the batch state {self.path}: {exc}") from None
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """``immutable=1``: SQLite creates no companion files. A batch running right
+        now may have commits this does not see yet; a dry run can live with that."""
+        if not self.path.exists():
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            db.executescript(SCHEMA)
+            return db
+        uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
+        db = sqlite3.connect(uri, uri=True, isolation_level=None)
+        if db.execute("PRAGMA user_version").fetchone()[0] < VERSION:  # an older file:
+            memory = sqlite3.connect(":memory:", isolation_level=None)  # migrate a copy
+            db.backup(memory)
+            db.close()
+            self._db = memory
+            self._migrate()
+            return memory
+        return db
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version >= VERSION:
+            return
+        with self._transaction():
+            columns = [r[1] for r in self._db.execute("PRAGMA table_info(pending)")]
+            if "outcome" not in columns and columns:  # version 1: pending had loose columns
+                self._db.execute("ALTER TABLE pending RENAME TO pending_v1")
+            for statement in SCHEMA.split(";"):  # not executescript: it would COMMIT
+                if statement.strip():
+                    self._db.execute(statement)
+            if "outcome" not in columns and columns:
+                for row in self._db.execute(
+                    f"SELECT {_RECORD_COLUMNS}, manifest, entry FROM pending_v1"
+                ).fetchall():
+                    record, entry = _record(row[:8]), json.loads(row[9])
+                    outcome = Outcome(
+                        api_id=record.api_id, number=record.number, name=record.name,
+                        items=entry.get("items", 0), status=record.status,
+                        reason=PlanReason.NEW, path=record.path, pages=entry.get("pages", 0),
+                        problems=record.problems, fingerprint=record.fingerprint,
+                        facts=record.facts,
+                    )  # fmt: skip
+                    self._insert_pending(outcome, Path(row[8]))
+                self._db.execute("DROP TABLE pending_v1")
+            self._db.execute(f"PRAGMA user_version = {VERSION}")
 
     def close(self) -> None:
         self._db.close()
 
-    def get(self, order_id: str) -> Record | None:
-        row = self._db.execute(
-            "SELECT order_id, order_number, order_name, status, fingerprint, facts, problems, file"
-            " FROM printed WHERE order_id = ?",
-            (order_id,),
-        ).fetchone()
-        return _record(row) if row else None
+    # -- what was printed ------------------------------------------------------------
 
-    def add_pending(self, record: Record, manifest: Path, entry: dict[str, Any]) -> None:
+    def get(self, api_id: str) -> Record | None:
+        return self.records([api_id]).get(api_id)
+
+    def records(self, api_ids: Iterable[str]) -> dict[str, Record]:
+        """What is remembered of each of ``api_ids`` (absent: never seen)."""
+        found: dict[str, Record] = {}
+        for chunk in _chunks(list(api_ids)):
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM printed WHERE order_id IN ({marks})", chunk
+            ):
+                found[row[0]] = _record(row)
+        return found
+
+    def failed_ids(self) -> list[str]:
+        """Orders whose last attempt failed: owed a ticket, whatever their age."""
+        rows = self._db.execute("SELECT order_id FROM printed WHERE status = 'failed'")
+        return [r[0] for r in rows.fetchall()]
+
+    def forget(self, api_id: str) -> None:
+        self._db.execute("DELETE FROM printed WHERE order_id = ?", (api_id,))
+
+    def commit(self, outcome: Outcome) -> None:
+        """The ticket is on disk and in the manifest: remember it, forget its pending
+        row, in one transaction."""
+        with self._transaction():
+            self._upsert(outcome.record())
+            self._db.execute("DELETE FROM pending WHERE order_id = ?", (outcome.api_id,))
+
+    def record_failure(self, outcome: Outcome) -> None:
+        """A failed order is retried next run; an earlier good ticket stays the reference
+        for REVISED."""
+        previous = self.get(outcome.api_id)
+        if previous is None or previous.status not in (
+            TicketStatus.PRINTED,
+            TicketStatus.INCOMPLETE,
+        ):
+            with self._transaction():
+                self._upsert(outcome.record())
+
+    def _upsert(self, record: Record) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO pending VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO printed VALUES (?,?,?,?,?,?,?,?,?)",
             (
-                record.order_id, record.order_number, record.order_name, record.status,
-                record.fingerprint, json.dumps(record.facts), json.dumps(record.problems),
-                record.file, str(manifest), json.dumps(entry), _now(),
+                record.api_id, record.number, record.name, record.status.value,
+                record.fingerprint, json.dumps(record.facts), json.dumps(list(record.problems)),
+                record.path, _now(),
             ),
         )  # fmt: skip
 
-    def commit(self, record: Record) -> None:
-        """The ticket is on disk: remember it, and forget its pending row, atomically."""
+    # -- tickets being written ---------------------------------------------------------
+
+    def add_pending(self, outcome: Outcome, manifest: Path) -> None:
         with self._transaction():
-            self._db.execute(
-                "INSERT OR REPLACE INTO printed VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    record.order_id, record.order_number, record.order_name, record.status,
-                    record.fingerprint, json.dumps(record.facts), json.dumps(record.problems),
-                    record.file, _now(),
-                ),
-            )  # fmt: skip
-            self._db.execute("DELETE FROM pending WHERE order_id = ?", (record.order_id,))
+            self._insert_pending(outcome, manifest)
 
-    def record_failure(self, record: Record) -> None:
-        """A failed order is retried next run; keep what an earlier ticket showed."""
-        previous = self.get(record.order_id)
-        if previous is not None and previous.status in ("printed", "incomplete"):
-            return  # an earlier good ticket stays the reference for REVISED
-        self.commit(record)
-
-    def set_pending_result(
-        self, order_id: str, status: str, problems: list[str], entry: dict[str, Any]
-    ) -> None:
-        """Record the rendered result *before* the PDF is renamed into place, so a run
-        killed right after the rename can adopt the file with its true status."""
+    def _insert_pending(self, outcome: Outcome, manifest: Path) -> None:
         self._db.execute(
-            "UPDATE pending SET status = ?, problems = ?, entry = ? WHERE order_id = ?",
-            (status, json.dumps(problems), json.dumps(entry), order_id),
+            "INSERT OR REPLACE INTO pending VALUES (?,?,?,?)",
+            (outcome.api_id, json.dumps(outcome.to_json()), str(manifest), _now()),
         )
 
-    def drop_pending(self, order_id: str) -> None:
-        self._db.execute("DELETE FROM pending WHERE order_id = ?", (order_id,))
+    def update_pending(self, outcome: Outcome) -> None:
+        """The rendered result, saved *before* the PDF is committed, so a run killed just
+        after the commit can be finished with the ticket's true status."""
+        self._db.execute(
+            "UPDATE pending SET outcome = ? WHERE order_id = ?",
+            (json.dumps(outcome.to_json()), outcome.api_id),
+        )
 
-    def pending(self) -> list[Pending]:
-        rows = self._db.execute(
-            "SELECT order_id, order_number, order_name, status, fingerprint, facts, problems,"
-            " file, manifest, entry FROM pending"
-        ).fetchall()
-        return [Pending(_record(r[:8]), Path(r[8]), json.loads(r[9])) for r in rows]
+    def drop_pending(self, api_id: str) -> None:
+        self._db.execute("DELETE FROM pending WHERE order_id = ?", (api_id,))
+
+    def pending(self) -> list[tuple[Outcome, Path]]:
+        rows = self._db.execute("SELECT outcome, manifest FROM pending ORDER BY created_at")
+        return [(Outcome.from_json(json.loads(o)), Path(m)) for o, m in rows.fetchall()]
+
+    # -- skipped orders and the watermark -----------------------------------------------
+
+    def skipped_before(self, api_ids: Iterable[str]) -> dict[str, SkipReason]:
+        found: dict[str, SkipReason] = {}
+        for chunk in _chunks(list(api_ids)):
+            marks = ",".join("?" * len(chunk))
+            for order_id, reason in self._db.execute(
+                f"SELECT order_id, reason FROM skipped WHERE order_id IN ({marks})", chunk
+            ):
+                with contextlib.suppress(ValueError):
+                    found[order_id] = SkipReason(reason)
+        return found
+
+    def remember_skips(self, skips: Iterable[Skip]) -> None:
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO skipped VALUES (?,?,?)",
+                [(s.order.api_id, s.reason.value, _now()) for s in skips],
+            )
+
+    def watermark(self) -> int | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'watermark'").fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def raise_watermark(self, number: int) -> None:
+        """Only ever upwards: a run that listed less must not make the next list more."""
+        current = self.watermark()
+        if current is None or number > current:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('watermark', ?)", (str(number),))
 
     @contextlib.contextmanager
-    def _transaction(self):
+    def _transaction(self) -> Iterator[None]:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -171,16 +251,21 @@ class StateDB:
         self._db.execute("COMMIT")
 
 
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def _record(row: tuple) -> Record:
     return Record(
-        order_id=row[0],
-        order_number=row[1],
-        order_name=row[2] or "",
-        status=row[3],
+        api_id=row[0],
+        number=row[1],
+        name=row[2] or "",
+        status=TicketStatus(row[3]),
         fingerprint=row[4],
         facts=json.loads(row[5]) if row[5] else {},
-        problems=json.loads(row[6]) if row[6] else [],
-        file=row[7],
+        problems=tuple(json.loads(row[6]) if row[6] else ()),
+        path=row[7],
     )
 
 

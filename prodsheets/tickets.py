@@ -1,26 +1,24 @@
-"""From an order to a ticket: fetch its designs, prepare its images, list its problems.
+"""From an order, its designs and its prepared images to a ``Ticket``: no I/O here.
 
 A ``Ticket`` is everything a template needs, already checked: nothing in it is
-fetched later. Whatever is missing (an asset, a quantity) becomes a ``Problem`` that
-the ticket prints in red and the run reports, never a silent blank.
+fetched later. Whatever is missing (a design, an image, a quantity, every item) becomes
+a ``Problem`` that the ticket prints in red and the run reports, never a silent blank;
+the items that can be printed are printed.
 """
 
 from __future__ import annotations
 
-import string
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .assets import DESIGN, LOGO, AssetStore, PreparedImage, Role
-from .errors import ApiError, ConfigError, NotFoundError, ProdsheetsError
+from .designs import DesignLookup, DesignMissing
+from .errors import AssetError
+from .images import DESIGN, LOGO, PreparedImage, Role
 from .models import Design, ImageRef, Order, OrderItem, ProductionEntry, TextView
+from .qr import qr_text
 
-QR_FIELDS = (
-    "order_id", "order_number", "order_name", "item", "items", "quantity",
-    "design_id", "design_number", "brand",
-)  # fmt: skip
+ImageResults = Mapping[tuple[str, str], PreparedImage | AssetError]
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,7 @@ class TicketItem:
     quantity: int | None
     raw_quantity: object
     design: Design
+    design_problem: str | None
     design_image: PreparedImage | None
     design_image_problem: str | None
     entries: list[EntryView]
@@ -93,69 +92,12 @@ class Ticket:
         return not self.all_problems
 
 
-class _StrictFormatter(string.Formatter):
-    """``str.format`` without attribute or index access, so a QR template from a
-    config file cannot reach into Python objects."""
-
-    def get_field(self, field_name: str, args: object, kwargs: dict) -> tuple[object, str]:
-        if field_name not in QR_FIELDS:
-            raise KeyError(field_name)
-        return kwargs[field_name], field_name
-
-
-def validate_qr_template(template: str) -> None:
-    try:
-        render_qr_text(template, {k: "x" for k in QR_FIELDS})
-    except (KeyError, ValueError, IndexError) as exc:
-        raise ConfigError(
-            f"invalid QR template {template!r} ({exc}); fields: "
-            + ", ".join("{" + f + "}" for f in QR_FIELDS)
-        ) from None
-    if not template.strip():
-        raise ConfigError("the QR template is empty")
-
-
-def render_qr_text(template: str, values: dict[str, object]) -> str:
-    return _StrictFormatter().vformat(template, (), values)
-
-
-def fetch_designs(
-    get_design: Callable[[str], Design],
-    design_ids: Iterable[str],
-    *,
-    known: dict[str, Design] | None = None,
-    workers: int = 8,
-) -> dict[str, Design]:
-    """Fetch each distinct design once (concurrently); raise naming the first that fails."""
-    known = known if known is not None else {}
-    missing = [d for d in dict.fromkeys(design_ids) if d and d not in known]
-    if not missing:
-        return known
-
-    def one(design_id: str) -> Design | ProdsheetsError:
-        try:
-            return get_design(design_id)
-        except NotFoundError:
-            return NotFoundError(f"design {design_id} not found (404)")
-        except ProdsheetsError as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(missing)))) as pool:
-        for design_id, result in zip(missing, pool.map(one, missing), strict=True):
-            if isinstance(result, ProdsheetsError):
-                if isinstance(result, ApiError) and result.status in (401,):
-                    raise result
-                raise type(result)(f"cannot fetch design {design_id}: {result}")
-            known[design_id] = result
-    return known
-
-
-def wanted_assets(order: Order, designs: dict[str, Design]) -> list[tuple[str, Role]]:
+def wanted_assets(order: Order, designs: DesignLookup) -> list[tuple[str, Role]]:
     """Every (url, role) the ticket for ``order`` prints."""
     wanted: list[tuple[str, Role]] = []
     for item in order.items:
-        design = designs.get(item.design_id)
-        if design is None:
+        design = designs.get(item.design_api_id)
+        if not isinstance(design, Design):
             continue
         if design.design_image is not None:
             wanted.append((design.design_image.url, DESIGN))
@@ -166,32 +108,26 @@ def wanted_assets(order: Order, designs: dict[str, Design]) -> list[tuple[str, R
 
 def build_ticket(
     order: Order,
-    designs: dict[str, Design],
-    store: AssetStore,
+    designs: DesignLookup,
+    images: ImageResults,
     *,
     brand: str,
     qr_template: str,
     now: datetime | None = None,
 ) -> Ticket:
-    """Assemble the ticket for ``order``; every design must already be in ``designs``."""
-    if not order.items:
-        raise ProdsheetsError(f"{order.label} has no items: nothing to print")
-    for n, item in enumerate(order.items, 1):
-        if not item.design_id:
-            raise ProdsheetsError(f"{order.label}, item {n}: the API gave no design id")
-        if item.design_id not in designs:
-            raise ProdsheetsError(f"{order.label}, item {n}: design {item.design_id} not fetched")
-    images = store.fetch_many(wanted_assets(order, designs))
+    """Assemble the ticket for ``order`` from what was fetched for it."""
     count = len(order.items)
     items = [
-        _build_item(order, item, n, count, designs[item.design_id], images, brand, qr_template)
+        _build_item(order, item, n, count, designs, images, brand, qr_template)
         for n, item in enumerate(order.items, 1)
     ]
+    problems = [] if items else [Problem("", "the order has no items: nothing to build")]
     return Ticket(
         order=order,
         brand=brand,
         items=items,
         generated_at=now or datetime.now(UTC),
+        problems=problems,
     )
 
 
@@ -200,8 +136,8 @@ def _build_item(
     item: OrderItem,
     index: int,
     count: int,
-    design: Design,
-    images: dict[tuple[str, str], PreparedImage | Exception],
+    designs: DesignLookup,
+    images: ImageResults,
     brand: str,
     qr_template: str,
 ) -> TicketItem:
@@ -221,26 +157,38 @@ def _build_item(
         problems.append(
             Problem(where, f"quantity missing or not a positive whole number (API gave {raw!r})")
         )
-    design_image, design_problem = (None, None)
-    if design.design_image is not None:
-        design_image, design_problem = image_for(design.design_image.url, DESIGN, "design image")
+    found = designs.get(item.design_api_id) or DesignMissing(item.design_api_id, "not fetched")
+    design_problem = None
+    if isinstance(found, DesignMissing):
+        design = Design.placeholder(item.design_api_id)
+        design_problem = found.reason
+        problems.append(Problem(where, f"design missing: {found.reason}"))
+        design_image, design_image_problem = None, found.reason
     else:
-        design_problem = "the design has no image"
-        problems.append(Problem(where, "design image missing: the API lists none"))
+        design = found
+        if design.design_image is not None:
+            design_image, design_image_problem = image_for(
+                design.design_image.url, DESIGN, "design image"
+            )
+        else:
+            design_image, design_image_problem = None, "the design has no image"
+            problems.append(Problem(where, "design image missing: the API lists none"))
+        if not design.production_data:
+            problems.append(
+                Problem(where, "the design has no productionData: nothing to build from")
+            )
 
     entries = [_entry_view(e, image_for) for e in design.production_data]
-    if not design.production_data:
-        problems.append(Problem(where, "the design has no productionData: nothing to build from"))
     logos = [_logo_item(logo.name, logo.image, image_for) for logo in design.logos]
     qr_values = {
-        "order_id": order.id,
-        "order_number": "" if order.order_id is None else order.order_id,
+        "order_id": order.api_id,
+        "order_number": "" if order.number is None else order.number,
         "order_name": order.name,
         "item": index,
         "items": count,
         "quantity": "" if item.quantity is None else item.quantity,
-        "design_id": design.id,
-        "design_number": "" if design.design_id is None else design.design_id,
+        "design_id": design.api_id,
+        "design_number": "" if design.number is None else design.number,
         "brand": brand,
     }
     return TicketItem(
@@ -249,12 +197,13 @@ def _build_item(
         quantity=item.quantity,
         raw_quantity=item.raw.get("quantity") if isinstance(item.raw, dict) else None,
         design=design,
+        design_problem=design_problem,
         design_image=design_image,
-        design_image_problem=design_problem,
+        design_image_problem=design_image_problem,
         entries=entries,
         logos=logos,
         texts=list(design.texts),
-        qr_text=render_qr_text(qr_template, qr_values),
+        qr_text=qr_text(qr_template, qr_values),
         problems=problems,
     )
 
@@ -271,3 +220,20 @@ def _logo_item(name: str, ref: ImageRef, image_for: Callable) -> LogoItem:
     logo = LogoItem(name=name, filename=ref.display_name, url=ref.url)
     logo.image, logo.problem = image_for(ref.url, LOGO, f"logo {name!r}")
     return logo
+
+
+def ticket_warnings(ticket: Ticket) -> list[str]:
+    """Things worth a look that do not make the ticket incomplete (LOW-RES logos)."""
+    warnings = []
+    for item in ticket.items:
+        seen = set()
+        images = [(lg.name, lg.image) for lg in item.logos]
+        images += [(e.key, e.image) for e in item.entries if e.is_image]
+        for name, image in images:
+            if image is not None and image.low_res and image.url not in seen:
+                seen.add(image.url)
+                warnings.append(
+                    f"item {item.index} of {item.count}: {name!r} is LOW-RES "
+                    f"({image.dpi:.0f} dpi at print size)"
+                )
+    return warnings

@@ -118,11 +118,19 @@ class _Routes:
                 hits[self.path] += 1
                 status, headers, body = routes.get(self.path, (404, {}, b"Not Found"))
                 self.send_response(status)
-                headers = {"Content-Length": str(len(body)), **headers}
+                chunked = headers.get("Transfer-Encoding") == "chunked"
+                if not chunked:
+                    headers = {"Content-Length": str(len(body)), **headers}
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(body)
+                if not chunked:
+                    self.wfile.write(body)
+                    return
+                for start in range(0, len(body), 1024):  # no length announced anywhere
+                    piece = body[start : start + 1024]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.write(b"0\r\n\r\n")
 
         self.routes = routes
         self.hits = hits

@@ -15,6 +15,7 @@ from prodsheets.errors import (
     BadResponse,
     NotFoundError,
     ServerError,
+    WrongBrandError,
 )
 from prodsheets.sandbox import DEFAULT_BRAND, DEFAULT_TOKEN, SandboxData
 from prodsheets.synthetic import synthetic_dataset
@@ -36,9 +37,9 @@ def test_get_order_and_design_by_id(shared_sandbox, sample_orders):
     client = client_for(shared_sandbox)
     order = client.get_order("5e69254b714841168b8d9825")
     assert order.name == "#1001"
-    assert order.order_id == 1001
+    assert order.number == 1001
     assert order.payment_status == "paid"
-    assert [(i.quantity, i.design_id) for i in order.items] == [(1, "5e74283608310f001714de63")]
+    assert [(i.quantity, i.design_api_id) for i in order.items] == [(1, "5e74283608310f001714de63")]
     design = client.get_design("5e74283608310f001714de63")
     assert design.product_name == "Custom Guitar"
     assert [e.key for e in design.production_data][:2] == ["Body material", "Pickguard material"]
@@ -47,13 +48,13 @@ def test_get_order_and_design_by_id(shared_sandbox, sample_orders):
 
 
 def test_iter_orders_default_is_descending_by_order_id(shared_sandbox, sample_orders):
-    ids = [o.order_id for o in client_for(shared_sandbox).iter_orders(count=3)]
+    ids = [o.number for o in client_for(shared_sandbox).iter_orders(count=3)]
     assert ids == sorted((o["orderId"] for o in sample_orders), reverse=True)
 
 
 def test_iter_orders_ascending_and_by_date(shared_sandbox, sample_orders):
     client = client_for(shared_sandbox)
-    ascending = [o.order_id for o in client.iter_orders("orderId", "ascending", count=4)]
+    ascending = [o.number for o in client.iter_orders("orderId", "ascending", count=4)]
     assert ascending == sorted(o["orderId"] for o in sample_orders)
     by_date = [o.date for o in client.iter_orders("date", "ascending", count=4)]
     assert by_date == sorted(by_date)
@@ -61,9 +62,9 @@ def test_iter_orders_ascending_and_by_date(shared_sandbox, sample_orders):
 
 def test_iter_designs_ascending_and_backwards(shared_sandbox, sample_designs):
     client = client_for(shared_sandbox)
-    forward = [d.design_id for d in client.iter_designs(count=2)]
+    forward = [d.number for d in client.iter_designs(count=2)]
     assert forward == sorted(d["designId"] for d in sample_designs.values())
-    assert [d.design_id for d in client.iter_designs(backwards=True, count=4)] == forward[::-1]
+    assert [d.number for d in client.iter_designs(backwards=True, count=4)] == forward[::-1]
 
 
 @pytest.mark.parametrize("style", ["offset", "echo"])
@@ -72,7 +73,7 @@ def test_pagination_both_readings_yield_each_order_once(make_sandbox, style, cou
     data = synthetic_dataset(53, seed=3)
     server = make_sandbox(data, pagination=style)
     orders = list(client_for(server).iter_orders(count=count))
-    ids = [o.id for o in orders]
+    ids = [o.api_id for o in orders]
     assert len(ids) == 53
     assert len(set(ids)) == 53
     expected_pages = -(-53 // count)
@@ -115,7 +116,7 @@ def test_retries_429_and_gateway_errors_with_backoff(sandbox):
     sandbox.inject(504, times=1)
     sleeps = Sleeps()
     client = client_for(sandbox, sleep=sleeps, backoff=0.1)
-    assert client.get_design("5e74283608310f001714de63").design_id == 2
+    assert client.get_design("5e74283608310f001714de63").number == 2
     assert len(sleeps) == 3
     assert sleeps[0] < sleeps[2]  # exponential
 
@@ -144,9 +145,13 @@ def test_401_and_404_are_never_retried(sandbox):
     assert sandbox.hits[f"/brands/{DEFAULT_BRAND}/orders/000000000000000000000000"] == 1
 
 
-def test_wrong_brand_says_so(shared_sandbox):
-    with pytest.raises(NotFoundError) as err:
-        list(client_for(shared_sandbox, brand="acme-typo").iter_orders())
+def test_wrong_brand_is_its_own_error(shared_sandbox):
+    client = client_for(shared_sandbox, brand="acme-typo")
+    with pytest.raises(WrongBrandError) as err:
+        list(client.iter_orders())
+    assert not isinstance(err.value, NotFoundError)  # a missing design is something else
+    with pytest.raises(WrongBrandError):
+        client.get_design("5e74283608310f001714de63")
     message = str(err.value)
     assert "brand 'acme-typo'" in message
     assert "Trying to launch invalid tenant." in message

@@ -10,17 +10,20 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pypdf
 import pytest
 
-from prodsheets.sandbox import DEFAULT_BRAND, DEFAULT_TOKEN, Sandbox
+from prodsheets.facts import order_facts
+from prodsheets.sandbox import DEFAULT_BRAND, DEFAULT_TOKEN, Sandbox, SandboxData
 from prodsheets.state import BatchLock
 from prodsheets.synthetic import synthetic_dataset
 
 import pdfcheck
 
+ROOT = Path(__file__).resolve().parent.parent
 PRINTABLE = ["#1001", "#1002", "#1003", "#1004", "#1005", "#1006", "#1007", "#W-2041"]
 GUITAR_DESIGN_ID = "5e74283608310f001714de63"
 
@@ -146,41 +149,59 @@ def test_echo_pagination(make_sandbox, run_batch):
     assert names(manifest, "printed") == PRINTABLE
 
 
-def test_failing_design_fails_only_its_order_and_is_retried(sandbox, run_batch):
+def test_a_design_the_api_cannot_give_now_fails_its_orders_until_it_can(sandbox, run_batch):
     watch = "5e74283608310f0017000003"  # the design of #1002 (and item 2 of #1004)
-    sandbox.inject(404, times=10**6, path_contains=f"/designs/{watch}", body="Not Found")
+    sandbox.inject(503, times=10**6, path_contains=f"/designs/{watch}")
     result, manifest = run_batch(sandbox)
     assert result.exit_code == 3
-    failed = {
-        t["order_name"]: t["problems"] for t in manifest["tickets"] if t["status"] == "failed"
-    }
+    failed = {t["order_name"]: t for t in manifest["tickets"] if t["status"] == "failed"}
     assert set(failed) == {"#1002", "#1004"}
-    assert f"design {watch}" in failed["#1002"][0]
+    assert failed["#1002"]["retry"] is True and failed["#1002"]["file"] is None
+    assert f"design {watch} (503" in failed["#1002"]["problems"][0]
     assert names(manifest, "printed") == [n for n in PRINTABLE if n not in failed]
-    assert f"FAILED: #1002: cannot fetch design {watch}" in result.stderr
+    assert f"FAILED: #1002: the API failed on design {watch}" in result.stderr
     sandbox._injections.clear()
     result, manifest = run_batch(sandbox)
     assert result.exit_code == 0
     assert names(manifest, "printed") == ["#1002", "#1004"]
+    assert {t["reason"] for t in manifest["tickets"]} == {"retry"}
 
 
-def test_incomplete_order_is_not_reprinted_until_it_can_be_completed(sandbox, run_batch):
+def test_a_design_that_does_not_exist_is_printed_incomplete_once(sandbox, run_batch):
+    order = copy.deepcopy(sandbox.orders_by_id["5e69254b7148411680000003"])  # #1003
+    order["items"][1]["design"] = "f" * 24
+    sandbox.replace_order(order)
+    result, manifest = run_batch(sandbox)
+    assert result.exit_code == 3
+    (ticket,) = [t for t in manifest["tickets"] if t["order_name"] == "#1003"]
+    assert ticket["status"] == "incomplete" and ticket["retry"] is False
+    assert ticket["problems"] == [f"item 2 of 3: design missing: design {'f' * 24} does not exist"
+                                  " (the API answered 404)"]  # fmt: skip
+    text = pdfcheck.text(manifest["_path"].parent / ticket["file"])
+    assert "Qty 5" in text and "Qty 1" in text and "DESIGN MISSING" in text  # items 1 and 3
+    again_result, again = run_batch(sandbox)  # not retried, not reported every night
+    assert again_result.exit_code == 0 and again["tickets"] == []
+    assert "#1003" not in again_result.stderr
+    order["items"][1]["design"] = "5e74283608310f0017000005"  # the shop fixed the order
+    sandbox.replace_order(order)
+    fixed_result, fixed = run_batch(sandbox)
+    assert fixed_result.exit_code == 0, fixed_result.stderr
+    assert [(t["order_name"], t["status"], t["reason"]) for t in fixed["tickets"]] == [
+        ("#1003", "printed", "changed")
+    ]
+    assert "design" in fixed["tickets"][0]["revised"]
+
+
+def test_an_image_that_is_gone_is_printed_incomplete_and_not_retried(sandbox, run_batch):
     logo = "logo-bakery.png"  # used only by #1005
-    saved = sandbox.data.assets.pop(logo)
+    sandbox.data.assets.pop(logo)
     result, manifest = run_batch(sandbox)
     assert result.exit_code == 3
     assert names(manifest, "incomplete") == ["#1005"]
     assert "INCOMPLETE: #1005" in result.stderr and "HTTP 404" in result.stderr
     again_result, again = run_batch(sandbox)
     assert again_result.exit_code == 0  # nothing new tonight; the earlier ticket stands
-    assert "still incomplete 1" in again_result.stderr
-    assert again["tickets"] == []
-    assert [s["order_name"] for s in again["skipped"]][-1] == "#1005"
-    sandbox.data.assets[logo] = saved
-    fixed_result, fixed = run_batch(sandbox)
-    assert fixed_result.exit_code == 0
-    assert names(fixed, "printed") == ["#1005"]
-    assert "INCOMPLETE" not in pdfcheck.text(fixed["_path"].parent / "order-1005.pdf")
+    assert again["tickets"] == [] and again["counts"]["unchanged"] == 8
 
 
 def test_combined_pdf_with_summary(sandbox, run_batch):
@@ -275,42 +296,165 @@ def test_kill_9_then_rerun_prints_each_order_exactly_once(tmp_path):
     assert list(out.glob("*/.*")) == []  # no temporary files left behind
 
 
-class _Killed(BaseException):
-    """Stands for SIGKILL at one exact instant (not catchable as an Exception)."""
+def _batch_process(server, out, state, *extra) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "PRODSHEETS_API_URL": server.url,
+        "PRODSHEETS_BRAND": DEFAULT_BRAND,
+        "PRODSHEETS_TOKEN": DEFAULT_TOKEN,
+        "PRODSHEETS_CACHE_DIR": str(state.parent / "cache"),
+    }
+    command = [sys.executable, "-m", "prodsheets.cli", "batch", "--out", str(out),
+               "--state", str(state), "--jobs", "2", *extra]  # fmt: skip
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)  # fmt: skip
 
 
-def test_killed_between_rename_and_record_is_adopted_not_reprinted(sandbox, run_batch, monkeypatch):
-    """The worst instant: the PDF is in place but the state does not know it yet."""
-    import prodsheets.batch as batch_module
+def _wait_for_tickets(out: Path, proc: subprocess.Popen, count: int) -> None:
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        for manifest in out.glob("*/manifest.json"):
+            if len(json.loads(manifest.read_text())["tickets"]) >= count:
+                return
+        if proc.poll() is not None:
+            pytest.fail(f"the batch ended first: {proc.stderr.read()}")
+        time.sleep(0.02)
+    pytest.fail("no tickets in time")
 
-    real_fsync_dir = batch_module.fsync_dir
-    calls = []
 
-    def die_on_third(directory):
-        real_fsync_dir(directory)
-        calls.append(directory)
-        if len(calls) == 3:
-            raise _Killed
-
-    monkeypatch.setattr(batch_module, "fsync_dir", die_on_third)
-    with pytest.raises(_Killed):
-        run_batch(sandbox)
-    monkeypatch.setattr(batch_module, "fsync_dir", real_fsync_dir)
-    result, manifest = run_batch(sandbox)
-    assert result.exit_code == 0, result.stderr
-    assert "recovered 1 ticket(s) from an interrupted run" in result.stderr
-    first_dir = next(d for d in manifest["_path"].parent.parent.iterdir()
-                     if d.is_dir() and d != manifest["_path"].parent)  # fmt: skip
-    first = json.loads((first_dir / "manifest.json").read_text())
-    assert len(names(first)) == 3
-    assert [t.get("recovered") for t in first["tickets"]] == [None, None, True]
-    assert sorted(names(first) + names(manifest)) == sorted(PRINTABLE)  # each exactly once
-    run_dirs = [first, manifest]
-    for m, folder in zip(
-        run_dirs,
-        (first_dir, manifest["_path"].parent),
-        strict=True,
-    ):
-        assert sorted(p.name for p in folder.glob("*.pdf")) == sorted(
-            t["file"] for t in m["tickets"]
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_run_and_the_manifest_says_so(tmp_path, sig):
+    data = synthetic_dataset(40, seed=3)
+    out, state = tmp_path / "print", tmp_path / "state.sqlite3"
+    with Sandbox(data, latency_ms=40) as server:
+        proc = _batch_process(server, out, state, "--combined")
+        _wait_for_tickets(out, proc, 3)
+        os.kill(proc.pid, sig)
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        assert "interrupted: the next run finishes the rest" in stderr
+        (run_dir,) = out.iterdir()
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        assert manifest["interrupted"] is True and manifest["finished_at"] is None
+        assert "combined" not in manifest and not (run_dir / "combined.pdf").exists()
+        stopped_at = len(manifest["tickets"])
+        assert 3 <= stopped_at < 40
+        assert sorted(p.name for p in run_dir.glob("*.pdf")) == sorted(
+            t["file"] for t in manifest["tickets"]
         )
+        assert list(run_dir.glob(".*")) == []  # no temporary files left behind
+        rest = _batch_process(server, out, state)
+        rest.communicate(timeout=300)
+        assert rest.returncode == 0
+    second = json.loads(next(d for d in out.iterdir() if d != run_dir).joinpath(
+        "manifest.json").read_text())  # fmt: skip
+    assert len(second["tickets"]) == 40 - stopped_at and second["finished_at"]
+
+
+def test_an_error_mid_run_stops_it_and_the_manifest_says_why(sandbox, run_batch):
+    sandbox.inject(401, times=10**6, path_contains="/designs/", body="Invalid credentials")
+    result, manifest = run_batch(sandbox, "--combined")
+    assert result.exit_code == 1
+    assert "Error: the run stopped early: the API refused the token" in result.stderr
+    assert manifest["finished_at"] is None and "refused the token" in manifest["error"]
+    assert "combined" not in manifest and manifest["tickets"] == [], manifest["tickets"]
+    sandbox._injections.clear()
+    result, manifest = run_batch(sandbox)  # nothing was recorded as done: all print now
+    assert result.exit_code == 0 and names(manifest) == PRINTABLE
+
+
+def test_skipped_orders_are_listed_the_first_time_only(sandbox, run_batch):
+    _, first = run_batch(sandbox)
+    assert [s["code"] for s in first["skipped"]] == ["trial", "payment"]
+    _, second = run_batch(sandbox)
+    assert second["skipped"] == [] and second["counts"]["skipped before"] == 2
+
+
+def _recorder(calls: list):
+    return lambda done, total: calls.append((done, total))
+
+
+def test_the_progress_bar_reaches_the_end_on_a_quiet_rerun(sandbox, env_for, tmp_path):
+    from prodsheets.api import ApiClient
+    from prodsheets.batch import BatchOptions, run_batch
+    from prodsheets.config import load_settings
+
+    env_for(sandbox)
+    settings = load_settings({})
+    options = BatchOptions(out_dir=tmp_path / "print", state_path=tmp_path / "s.sqlite3", jobs=1)
+    for _ in range(2):  # the second run only re-checks (orders of the last 14 days)
+        calls: list[tuple[int, int]] = []
+        with ApiClient(sandbox.url, DEFAULT_BRAND, DEFAULT_TOKEN) as client:
+            report = run_batch(client, settings, options, progress=_recorder(calls))
+        assert calls and calls[-1] == (8, 8)
+    assert report.outcomes == [] and report.counts["unchanged"] == 8
+
+
+def test_dry_run_after_a_run_touches_nothing(sandbox, run_batch, tmp_path):
+    run_batch(sandbox)
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if "cache" not in p.parts}
+    result, _ = run_batch(sandbox, "--dry-run")
+    assert result.exit_code == 0 and "nothing written" in result.stderr
+    after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if "cache" not in p.parts}
+    assert after == before  # no -wal, no -shm, no run folder
+
+
+def _history(n_printed: int, n_new: int) -> SandboxData:
+    """A shop with ``n_printed`` old orders and ``n_new`` of tonight (one sample design)."""
+    template = json.loads((ROOT / "samples" / "orders.json").read_text())[1]  # #1002
+    old = datetime.now(UTC) - timedelta(days=60)
+    orders = []
+    for n in range(n_printed + n_new):
+        when = old + timedelta(minutes=n) if n < n_printed else datetime.now(UTC)
+        orders.append({**template, "_id": f"{n + 1:024x}", "id": f"{n + 1:024x}",
+                       "orderId": n + 1, "eCommerceOrderName": f"#{n + 1}",
+                       "date": when.isoformat()})  # fmt: skip
+    samples = SandboxData.from_dir(ROOT / "samples")
+    return SandboxData(orders=orders, designs=samples.designs, assets=samples.assets)
+
+
+def _remember_printed(state_path: Path, data: SandboxData) -> None:
+    from prodsheets.models import Order
+    from prodsheets.outcomes import Outcome, PlanReason, TicketStatus
+    from prodsheets.state import StateDB
+
+    state = StateDB(state_path)
+    for raw in data.orders:
+        order = Order.from_json(raw)
+        facts = order_facts(order)
+        done = Outcome.for_order(
+            order, TicketStatus.PRINTED, PlanReason.NEW, facts=facts, fingerprint="x", path="/x"
+        )
+        state.commit(done)
+        state.raise_watermark(order.number)
+    state.close()
+
+
+@pytest.mark.parametrize("history", [500, 5000])
+def test_a_quiet_night_costs_the_same_whatever_the_history(tmp_path, history, env_for, cli):
+    """10 new orders on top of a long history: the listing stops at the watermark."""
+    printed = _history(history, 0)
+    state_path = tmp_path / "state.sqlite3"
+    _remember_printed(state_path, printed)
+    with Sandbox(_history(history, 10)) as server:
+        env_for(server)
+        result = cli("batch", "--out", str(tmp_path / "print"), "--state", str(state_path),
+                     "--jobs", "1")  # fmt: skip
+        listing = sum(n for path, n in server.hits.items() if path.endswith("/orders"))
+        everything = sum(server.hits.values())
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads(Path(result.stdout.strip().splitlines()[-1]).read_text())
+    assert [t["order_number"] for t in manifest["tickets"]] == list(
+        range(history + 1, history + 11)
+    )
+    assert listing == 1  # one page of 100 reaches the watermark
+    assert everything == 1 + 1 + 1  # listing, the one design, its image (each once)
+
+
+def test_a_failed_order_below_the_watermark_is_still_retried(sandbox, run_batch):
+    sandbox.inject(503, times=10**6, path_contains="/designs/5e74283608310f0017000003")
+    run_batch(sandbox)
+    sandbox._injections.clear()
+    _, manifest = run_batch(sandbox, "--recheck-days", "0")  # all orders are old now
+    assert names(manifest, "printed") == ["#1002", "#1004"]
+    assert sandbox.hits[f"/brands/{DEFAULT_BRAND}/orders/5e69254b7148411680000002"] == 1

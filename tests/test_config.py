@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prodsheets.config import DEFAULT_ASSET_HOSTS, load_settings
+from prodsheets.config import DEFAULT_ASSET_HOSTS, PageSize, load_settings
 from prodsheets.errors import ConfigError
 
 
@@ -60,3 +60,36 @@ def test_explicit_config_file_errors(tmp_path):
     unknown.write_text('[prodsheets]\nbrandd = "x"\n')
     with pytest.raises(ConfigError, match="unknown setting"):
         load_settings({}, config_file=unknown, environ={})
+
+
+@pytest.mark.parametrize(
+    ("source", "value", "message"),
+    [
+        ("flags", "{order_id.__class__}", "invalid QR template"),
+        ("env", "{nope}", "invalid QR template"),
+        ("file", "   ", "QR template is empty"),
+    ],
+)
+def test_qr_template_is_checked_once_wherever_it_comes_from(tmp_path, source, value, message):
+    flags = {"qr_template": value} if source == "flags" else {}
+    environ = {"PRODSHEETS_QR_TEMPLATE": value} if source == "env" else {}
+    if source == "file":
+        (tmp_path / "prodsheets.toml").write_text(f'qr_template = "{value}"\n')
+    with pytest.raises(ConfigError, match=message):
+        load_settings(flags, environ=environ, cwd=tmp_path)
+
+
+def test_page_size_and_template_folder_are_checked(tmp_path):
+    (tmp_path / "prodsheets.toml").write_text('page_size = "A3"\n')
+    with pytest.raises(ConfigError, match="unknown page size 'A3'; use one of A4, Letter"):
+        load_settings({}, environ={}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="template folder not found"):
+        load_settings({"template_dir": tmp_path / "nope"}, environ={}, cwd=tmp_path / "x")
+    settings = load_settings({"page_size": "4x6in"}, environ={}, cwd=tmp_path / "x")
+    assert settings.page_size is PageSize.LABEL
+
+
+def test_settings_cannot_be_changed_after_the_check(tmp_path):
+    settings = load_settings({}, environ={}, cwd=tmp_path)
+    with pytest.raises(AttributeError):
+        settings.qr_template = "{order_id.__class__}"  # type: ignore[misc]

@@ -26,12 +26,12 @@ DOC_ORDER = {
 
 def test_documented_order():
     order = Order.from_json(DOC_ORDER)
-    assert order.id == "5e69254b714841168b8d9825"
-    assert order.order_id == 2
+    assert order.api_id == "5e69254b714841168b8d9825"
+    assert order.number == 2
     assert order.name == "#1001"
     assert order.label == "#1001"
     assert order.items[0].quantity == 1
-    assert order.items[0].design_id == "5e692525714841158b8d9825"
+    assert order.items[0].design_api_id == "5e692525714841158b8d9825"
     assert order.date_parsed.year == 2019
     assert order.raw["exchangeRateAtCreation"] == pytest.approx(0.7276461903834083)
 
@@ -39,8 +39,8 @@ def test_documented_order():
 def test_documented_design():
     """The design example exactly as the vendor's documentation prints it."""
     design = Design.from_json(json.loads((DATA / "doc_design.json").read_text()))
-    assert design.id == "5e74283608310f001714de63"
-    assert design.design_id == 2
+    assert design.api_id == "5e74283608310f001714de63"
+    assert design.number == 2
     assert design.product_name == "Custom Guitar"
     assert (design.production_data[0].key, design.production_data[0].value) == (
         "Body material",
@@ -76,11 +76,11 @@ def test_tolerates_missing_null_numeric_and_extra_fields():
             "somethingNew": {"x": 1},
         }
     )
-    assert order.order_id == 17
+    assert order.number == 17
     assert order.name == ""
     assert order.label == "order 17"
     assert [i.quantity for i in order.items] == [3, 2, None, None, None, None]
-    assert [i.design_id for i in order.items][:3] == ["d1", "d2", "d3"]
+    assert [i.design_api_id for i in order.items][:3] == ["d1", "d2", "d3"]
     assert order.trial is False
     assert order.raw["somethingNew"] == {"x": 1}
     assert Order.from_json({}).items == []

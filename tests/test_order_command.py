@@ -213,15 +213,57 @@ def test_missing_config_is_one_line(cli, monkeypatch, tmp_path):
     assert "PRODSHEETS_BRAND" in result.stderr
 
 
-def test_design_that_404s_means_no_ticket(sandbox, env_for, cli, tmp_path):
+def test_a_design_that_does_not_exist_still_prints_the_other_items(sandbox, env_for, cli, tmp_path):
     env_for(sandbox)
     order = copy.deepcopy(sandbox.orders_by_id[ORDER_1001_ID])
     order["items"].append({"quantity": 2, "design": "ffffffffffffffffffffffff"})
     sandbox.replace_order(order)
     result = cli("order", "1001", "-o", str(tmp_path))
-    assert result.exit_code == 1
-    assert "design ffffffffffffffffffffffff" in result.stderr
+    assert result.exit_code == 3, result.stderr
+    (path,) = pdf_paths(result)
+    pages = pdfcheck.page_texts(path)
+    first = pdfcheck.squash(" ".join(p for p in pages if "Item 1 of 2" in p))
+    second = pdfcheck.squash(" ".join(p for p in pages if "Item 2 of 2" in p))
+    assert "Bright Red" in first and "INCOMPLETE" in first  # printed, flagged for item 2
+    assert "DESIGN MISSING" in second and "Qty 2" in second
+    assert "design ffffffffffffffffffffffff does not exist" in second
+    assert "item 2 of 2: design missing: design ffffffffffffffffffffffff does not exist" in (
+        result.stderr
+    )
+
+
+def test_a_ref_must_name_an_order(shared_sandbox, env_for, cli, tmp_path):
+    env_for(shared_sandbox)
+    for ref in ("", "#", "   "):
+        result = cli("order", ref, "-o", str(tmp_path))
+        assert result.exit_code == 2, ref
+        assert "does not name an order" in result.stderr
     assert list(tmp_path.glob("*.pdf")) == []
+
+
+def test_several_refs_some_failing(shared_sandbox, env_for, cli, tmp_path):
+    env_for(shared_sandbox)
+    result = cli("order", "1001", "424242", "#nope", "1002", "-o", str(tmp_path))
+    assert result.exit_code == 3
+    assert [p.name for p in pdf_paths(result)] == ["order-1001.pdf", "order-1002.pdf"]
+    assert "Error: 424242: no order with orderId 424242" in result.stderr
+    assert "Error: #nope: no order named '#nope'" in result.stderr
+    nothing = cli("order", "424242", "424243", "-o", str(tmp_path / "none"))
+    assert nothing.exit_code == 1 and nothing.stdout == ""
+
+
+def test_weasyprint_speaks_only_with_vv(sandbox, env_for, cli, tmp_path):
+    env_for(sandbox)
+    design = copy.deepcopy(sandbox.data.designs[0])
+    design["configuration"]["OPTION-1xy6ba"] = {
+        "type": "text", "name": "Engraving", "views": [{"type": "text", "text": "\U000F0042"}],
+    }  # fmt: skip
+    sandbox.replace_design(design)
+    quiet = cli("order", "1001", "-o", str(tmp_path))
+    loud = cli("-vv", "order", "1001", "-o", str(tmp_path))
+    assert quiet.exit_code == loud.exit_code == 3
+    assert "WARNING weasyprint" not in quiet.stderr and "U+F0042" in quiet.stderr
+    assert "WARNING weasyprint" in loud.stderr
 
 
 def _break_assets(sandbox, listener) -> None:
@@ -287,14 +329,14 @@ def test_character_no_font_has_is_reported(sandbox, env_for, cli, tmp_path):
     design = copy.deepcopy(sandbox.data.designs[0])
     design["configuration"]["OPTION-1xy6ba"] = {
         "type": "text", "name": "Engraving",
-        "views": [{"type": "text", "text": "Pharaoh \U00013000 rules"}],
+        "views": [{"type": "text", "text": "Pharaoh \U000F0042 rules"}],
     }  # fmt: skip
     sandbox.replace_design(design)
     result = cli("order", "1001", "-o", str(tmp_path))
     assert result.exit_code == 3
-    assert "U+13000" in result.stderr and "custom text 'Engraving'" in result.stderr
+    assert "U+F0042" in result.stderr and "custom text 'Engraving'" in result.stderr
     text = pdfcheck.text(pdf_paths(result)[0])
-    assert "INCOMPLETE" in text and "U+13000" in text
+    assert "INCOMPLETE" in text and "U+F0042" in text
 
 
 def test_missing_quantity_is_incomplete_not_guessed(sandbox, env_for, cli, tmp_path):

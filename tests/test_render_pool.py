@@ -1,7 +1,9 @@
-"""The render process pool: recycling workers never strands a ticket."""
+"""The render process pool: recycling workers never strands a ticket; a dead worker
+fails only its ticket; terminate stops at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from concurrent.futures.process import BrokenProcessPool
 
@@ -10,34 +12,45 @@ import pytest
 
 import prodsheets.render_pool as render_pool
 from prodsheets.api import ApiClient
+from prodsheets.assets import AssetStore
 from prodsheets.config import load_settings
+from prodsheets.designs import DesignSource
+from prodsheets.pipeline import prepare
 from prodsheets.sandbox import DEFAULT_BRAND, DEFAULT_TOKEN
-from prodsheets.tickets import build_ticket, fetch_designs
-from prodsheets.workflow import make_store
 
 
-def test_recycled_workers_finish_every_queued_ticket(shared_sandbox, tmp_path, monkeypatch):
+@pytest.fixture
+def tickets(shared_sandbox, tmp_path):
+    """Every sample order as a prepared ticket, and the settings they were made with."""
+    settings = dataclasses.replace(
+        load_settings({}, environ={}, cwd=tmp_path), cache_dir=tmp_path / "cache"
+    )
+    with ApiClient(shared_sandbox.url, DEFAULT_BRAND, DEFAULT_TOKEN) as client:
+        store = AssetStore.from_settings(settings, api_origin=client.origin)
+        designs = DesignSource(client.get_design)
+        orders = list(client.iter_orders(count=50))
+        made = [
+            prepare(o, designs, store, brand=DEFAULT_BRAND, qr_template=settings.qr_template)
+            for o in orders
+        ]
+    return settings, [p.ticket for p in made]
+
+
+def test_recycled_workers_finish_every_queued_ticket(tickets, tmp_path, monkeypatch):
     """CPython's max_tasks_per_child deadlocks with queued work (gh-115634); our own
     recycling must not: queue everything at once, recycle every 2 tickets a worker."""
     monkeypatch.setattr(render_pool, "RECYCLE_AFTER", 2)
-    settings = load_settings({}, environ={}, cwd=tmp_path)
-    settings.cache_dir = tmp_path / "cache"
-    client = ApiClient(shared_sandbox.url, DEFAULT_BRAND, DEFAULT_TOKEN)
-    store = make_store(settings, api_origin=client.origin)
-    orders = list(client.iter_orders(count=50))
-    designs = fetch_designs(client.get_design, [i.design_id for o in orders for i in o.items])
-    tickets = [
-        build_ticket(o, designs, store, brand=DEFAULT_BRAND, qr_template=settings.qr_template)
-        for o in orders
-    ]
-    with render_pool.RenderPool(2, settings, store.cache_dir, inline=False) as pool:
-        futures = [pool.submit(t, tmp_path / f"t{n}.pdf", None) for n, t in enumerate(tickets)]
+    settings, made = tickets
+    with render_pool.RenderPool(2, settings) as pool:
+        futures = [pool.submit(t, tmp_path / f"t{n}.pdf") for n, t in enumerate(made)]
         results = [f.result(timeout=300) for f in futures]
-    assert len(pool._retired) >= 2
-    for temp, pages, problems in results:
-        assert problems == []
-        assert len(pypdf.PdfReader(temp).pages) == pages
-        os.unlink(temp)
+    assert pool.recycled >= 2
+    for staged in results:
+        assert staged.problems == ()
+        assert len(pypdf.PdfReader(staged.temp).pages) == staged.pages
+        assert staged.temp.parent == tmp_path and staged.temp.name.startswith(".t")
+        assert not staged.final.exists()  # committing is the recorder's job
+        os.unlink(staged.temp)
 
 
 class _KillsTheWorker:
@@ -47,19 +60,25 @@ class _KillsTheWorker:
         return (os._exit, (9,))
 
 
-def test_a_dead_worker_fails_its_ticket_and_the_pool_carries_on(shared_sandbox, tmp_path):
-    settings = load_settings({}, environ={}, cwd=tmp_path)
-    settings.cache_dir = tmp_path / "cache"
-    client = ApiClient(shared_sandbox.url, DEFAULT_BRAND, DEFAULT_TOKEN)
-    store = make_store(settings, api_origin=client.origin)
-    order = client.get_order("5e69254b714841168b8d9825")
-    designs = fetch_designs(client.get_design, [i.design_id for i in order.items])
-    ticket = build_ticket(order, designs, store, brand=DEFAULT_BRAND,
-                          qr_template=settings.qr_template)  # fmt: skip
-    with render_pool.RenderPool(2, settings, store.cache_dir, inline=False) as pool:
-        poisoned = pool.submit(_KillsTheWorker(), tmp_path / "x.pdf", None)
+def test_a_dead_worker_fails_its_ticket_and_the_pool_carries_on(tickets, tmp_path):
+    settings, made = tickets
+    with render_pool.RenderPool(2, settings) as pool:
+        poisoned = pool.submit(_KillsTheWorker(), tmp_path / "x.pdf")
         with pytest.raises(BrokenProcessPool):
             poisoned.result(timeout=120)
-        temp, pages, problems = pool.submit(ticket, tmp_path / "t.pdf", None).result(timeout=120)
+        staged = pool.submit(made[0], tmp_path / "t.pdf").result(timeout=120)
     assert pool.restarts == 1
-    assert problems == [] and len(pypdf.PdfReader(temp).pages) == pages
+    assert staged.problems == () and len(pypdf.PdfReader(staged.temp).pages) == staged.pages
+
+
+def test_terminate_kills_the_workers_at_once(tickets, tmp_path):
+    settings, made = tickets
+    pool = render_pool.RenderPool(2, settings)
+    processes = list(pool._executor._processes.values())
+    for n in range(40):
+        pool.submit(made[n % len(made)], tmp_path / f"t{n}.pdf")
+    pool.terminate()
+    for process in processes:  # killed, not left to work through the queue
+        process.join(timeout=30)
+        assert process.exitcode == -15
+    assert not list(tmp_path.glob("t*.pdf"))

@@ -1,0 +1,5 @@
+"""``python -m prodsheets.cli``: the same command as ``prodsheets``."""
+
+from . import main
+
+main()
