@@ -17,6 +17,7 @@ by type, never by their message text.
     │   └── BadResponse        not JSON, or JSON of the wrong shape
     ├── AssetError         an image could not be downloaded or is unusable
     │                      (transient when the network failed, not the file)
+    ├── ScanError          a scanned code is not one of ours, or cannot be checked
     ├── RenderError        the ticket could not be laid out or written
     │   └── WorkersGaveUp      the render processes keep dying: the run stops
     └── BatchError         the nightly batch could not start or record (lock held, state)
@@ -92,6 +93,10 @@ class AssetError(ProdsheetsError):
         super().__init__(message)
         self.url = url
         self.transient = transient
+
+
+class ScanError(ProdsheetsError):
+    """A scanned code is not a prodsheets ticket code, or carries too little to check."""
 
 
 class RenderError(ProdsheetsError):

@@ -29,6 +29,7 @@ from .errors import AssetError, NotFoundError
 from .facts import ticket_facts
 from .models import Order
 from .tickets import Problem, Ticket, build_ticket, ticket_warnings, wanted_assets
+from .versions import VersionArchive, versions
 
 if TYPE_CHECKING:
     from .render import Renderer
@@ -120,8 +121,12 @@ def prepare(
     for (url, _), result in images.items():  # a CDN hiccup: fail the order, retry it later,
         if isinstance(result, AssetError) and result.transient:  # never print it short
             raise AssetError(f"cannot download {url} now: {result}", url=url, transient=True)
-    ticket = build_ticket(order, found, images, brand=brand, qr_template=qr_template)
-    return Prepared(order, ticket, ticket_facts(order, found))
+    facts = ticket_facts(order, found)
+    VersionArchive(store.cache_dir).remember(facts)  # so a scan can say what changed
+    ticket = build_ticket(
+        order, found, images, brand=brand, qr_template=qr_template, versions=versions(facts)
+    )
+    return Prepared(order, ticket, facts)
 
 
 # -- render and write ---------------------------------------------------------------

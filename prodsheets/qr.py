@@ -13,10 +13,10 @@ from collections.abc import Mapping
 
 from .errors import ConfigError
 
-DEFAULT_QR_TEMPLATE = "prodsheets:order={order_id};item={item};design={design_id}"
+DEFAULT_QR_TEMPLATE = "prodsheets:order={order_id};item={item};design={design_id};v={version}"
 QR_FIELDS = (
     "order_id", "order_number", "order_name", "item", "items", "quantity",
-    "design_id", "design_number", "brand",
+    "design_id", "design_number", "brand", "version",
 )  # fmt: skip
 
 

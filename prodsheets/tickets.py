@@ -113,12 +113,15 @@ def build_ticket(
     *,
     brand: str,
     qr_template: str,
+    versions: list[str] | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """Assemble the ticket for ``order`` from what was fetched for it."""
+    """Assemble the ticket for ``order`` from what was fetched for it; ``versions`` are
+    the items' versions for their QR codes (``versions.versions``)."""
     count = len(order.items)
+    qr = _QrValues(order, brand, qr_template, versions or [""] * count)
     items = [
-        _build_item(order, item, n, count, designs, images, brand, qr_template)
+        _build_item(order, item, n, count, designs, images, qr)
         for n, item in enumerate(order.items, 1)
     ]
     problems = [] if items else [Problem("", "the order has no items: nothing to build")]
@@ -131,6 +134,33 @@ def build_ticket(
     )
 
 
+@dataclass(frozen=True)
+class _QrValues:
+    """What an item's QR payload is made from."""
+
+    order: Order
+    brand: str
+    template: str
+    versions: list[str]
+
+    def text(self, index: int, count: int, item: OrderItem, design: Design) -> str:
+        return qr_text(
+            self.template,
+            {
+                "order_id": self.order.api_id,
+                "order_number": "" if self.order.number is None else self.order.number,
+                "order_name": self.order.name,
+                "item": index,
+                "items": count,
+                "quantity": "" if item.quantity is None else item.quantity,
+                "design_id": design.api_id,
+                "design_number": "" if design.number is None else design.number,
+                "brand": self.brand,
+                "version": self.versions[index - 1],
+            },
+        )
+
+
 def _build_item(
     order: Order,
     item: OrderItem,
@@ -138,8 +168,7 @@ def _build_item(
     count: int,
     designs: DesignLookup,
     images: ImageResults,
-    brand: str,
-    qr_template: str,
+    qr: _QrValues,
 ) -> TicketItem:
     where = f"item {index} of {count}"
     problems: list[Problem] = []
@@ -180,17 +209,6 @@ def _build_item(
 
     entries = [_entry_view(e, image_for) for e in design.production_data]
     logos = [_logo_item(logo.name, logo.image, image_for) for logo in design.logos]
-    qr_values = {
-        "order_id": order.api_id,
-        "order_number": "" if order.number is None else order.number,
-        "order_name": order.name,
-        "item": index,
-        "items": count,
-        "quantity": "" if item.quantity is None else item.quantity,
-        "design_id": design.api_id,
-        "design_number": "" if design.number is None else design.number,
-        "brand": brand,
-    }
     return TicketItem(
         index=index,
         count=count,
@@ -203,7 +221,7 @@ def _build_item(
         entries=entries,
         logos=logos,
         texts=list(design.texts),
-        qr_text=qr_text(qr_template, qr_values),
+        qr_text=qr.text(index, count, item, design),
         problems=problems,
     )
 

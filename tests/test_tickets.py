@@ -37,7 +37,9 @@ def all_images(order: Order, designs) -> dict:
 
 def build(order, designs, images=None):
     images = all_images(order, designs) if images is None else images
-    return build_ticket(order, designs, images, brand="acme", qr_template=DEFAULT_QR_TEMPLATE)
+    versions = [f"{k:08x}" for k in range(1, len(order.items) + 1)]
+    return build_ticket(order, designs, images, brand="acme", qr_template=DEFAULT_QR_TEMPLATE,
+                        versions=versions)  # fmt: skip
 
 
 def test_complete_ticket(order_1001, guitar):
@@ -45,7 +47,7 @@ def test_complete_ticket(order_1001, guitar):
     assert ticket.complete
     (item,) = ticket.items
     assert (item.index, item.count, item.quantity) == (1, 1, 1)
-    assert item.qr_text == f"prodsheets:order={order_1001.api_id};item=1;design={GUITAR}"
+    assert item.qr_text == f"prodsheets:order={order_1001.api_id};item=1;design={GUITAR};v=00000001"
     assert [e.key for e in item.entries][:2] == ["Body material", "Pickguard material"]
     assert item.entries[4].is_image and item.entries[4].image is not None
     assert [logo.name for logo in item.logos] == ["Custom logo"]

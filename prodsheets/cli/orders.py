@@ -179,3 +179,33 @@ def _read_json(path: Path) -> Any:
         raise InputError(f"{path} is not valid JSON ({exc})") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
+
+
+@main.command()
+@click.argument("payload")
+@click.pass_context
+def check(ctx: click.Context, payload: str) -> None:
+    """Say whether a scanned ticket is still current.
+
+    PAYLOAD is what the ticket's QR code says (a USB scanner types it) or a station
+    URL. The order and its designs are fetched now and compared with the version
+    printed in the code. Exit: 0 current, 3 out of date, 1 cannot tell.
+
+    \b
+    Examples:
+      prodsheets check "$(zbarimg -q --raw ticket.png)"     # what the code says
+      prodsheets check 'prodsheets:order=5e69…9825;item=1;design=5e74…de63;v=1a2b3c4d'
+      prodsheets check http://station.local:8080/scan/5e69254b714841168b8d9825/1/1a2b3c4d
+    """
+    from ..api import ApiClient
+    from ..designs import DesignSource
+    from ..scan import check_now, parse_scan
+    from ..versions import VersionArchive
+
+    settings = settings_for(ctx)
+    scan = parse_scan(payload, [settings.qr_template])
+    api_url, brand, token = settings.require_api()
+    with ApiClient(api_url, brand, token) as client, DesignSource(client.get_design) as designs:
+        result = check_now(client, designs, scan, VersionArchive(settings.cache_dir))
+    click.echo(result.line())
+    ctx.exit(0 if result.current else EXIT_LOOK)
