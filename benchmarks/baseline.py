@@ -107,6 +107,7 @@ def main() -> None:
                     "quantity": "",
                     "design_number": "",
                     "brand": "",
+                    "version": "",
                 },
             )
             ticket_items.append(

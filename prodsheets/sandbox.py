@@ -54,6 +54,14 @@ class SandboxData:
                     assets[file.name] = file.read_bytes()
         return cls(orders=orders, designs=designs, assets=assets)
 
+    def to_dir(self, path: Path) -> None:
+        """Write what ``from_dir`` reads (to keep a generated world for later runs)."""
+        (path / "assets").mkdir(parents=True, exist_ok=True)
+        for name, body in self.assets.items():
+            (path / "assets" / name).write_bytes(body)
+        (path / "designs.json").write_text(json.dumps(self.designs), encoding="utf-8")
+        (path / "orders.json").write_text(json.dumps(self.orders), encoding="utf-8")
+
 
 @dataclass
 class _Injection:

@@ -1,19 +1,27 @@
 """Made-up but realistic data: product pictures, logos, and whole order books.
 
 Used by ``samples/make_samples.py`` (the checked-in samples) and by
-``prodsheets sandbox --synthetic N`` (benchmarks), so both draw the same way.
+``prodsheets sandbox --synthetic N`` (tests, benchmarks), so both draw the same way.
 Deterministic for a given seed.
+
+Two worlds: ``realistic`` (the default) gives every design its own configurator render
+(1200×900 RGBA PNG, shaded and textured, ~380 KB) and three in four designs their own
+customer logo (400×400 RGBA PNG), as real shops have; ``shared`` reuses a handful of
+pictures under distinct URLs (the world of the first benchmarks, where a cache hides
+most image work).
 """
 
 from __future__ import annotations
 
 import io
 import random
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from .sandbox import SandboxData
 
@@ -122,9 +130,56 @@ def logo_image(text: str, colour: str = "Ocean Blue", size: int = 600, seed: int
     return _encode(img, "PNG")
 
 
+class World(StrEnum):
+    REALISTIC = "realistic"
+    SHARED = "shared"
+
+
+@lru_cache(maxsize=32)
+def _textured(kind: str, colour: str) -> Image.Image:
+    """The product render shaded (a diagonal light) and textured (grain), as configurators
+    export them: far from the flat shapes that compress to nothing."""
+    base = Image.open(io.BytesIO(product_image(kind, colour, (1200, 900)))).convert("RGBA")
+    light = Image.linear_gradient("L").resize(base.size).rotate(30, fillcolor=128)
+    light = light.point(lambda v: 150 + v * 105 // 255)
+    shaded = ImageChops.multiply(base.convert("RGB"), Image.merge("RGB", [light] * 3))
+    noise = random.Random(f"{kind}/{colour}").randbytes(base.width * base.height)
+    grain = Image.frombytes("L", base.size, noise).point(lambda v: 100 + v * 56 // 255)
+    grain = grain.filter(ImageFilter.GaussianBlur(1))
+    textured = ImageChops.overlay(shaded, Image.merge("RGB", [grain] * 3)).convert("RGBA")
+    textured.putalpha(base.getchannel("A"))
+    return textured
+
+
+def design_render(kind: str, colour: str, design_n: int) -> bytes:
+    """This design's own render (unique bytes: its number is drawn on it)."""
+    img = _textured(kind, colour).copy()
+    draw = ImageDraw.Draw(img)
+    draw.text((60, 820), f"Design #{design_n:06d}", fill=(20, 20, 20, 255), font_size=40)
+    return _encode(img, "PNG", optimize=False, compress_level=3)
+
+
+def customer_logo(design_n: int, colour: str) -> bytes:
+    """A logo a customer uploaded: 400×400 with transparency, a shaded badge and
+    lettering, different for every design."""
+    rng = random.Random(design_n)
+    img = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    red, green, blue = COLOURS.get(colour, (30, 90, 170))
+    for r in range(180, 0, -6):  # a radial shade, antialiased edges come from the steps
+        k = 0.55 + 0.45 * r / 180
+        draw.ellipse((200 - r, 200 - r, 200 + r, 200 + r),
+                     fill=(int(red * k), int(green * k), int(blue * k), 255))  # fmt: skip
+    for _ in range(4):
+        x, y = rng.uniform(60, 280), rng.uniform(60, 280)
+        draw.rectangle((x, y, x + 60, y + 24), fill=(255, 255, 255, 170))
+    draw.text((118, 160), f"{design_n % 1000:03d}", fill=(255, 255, 255, 255), font_size=80)
+    return _encode(img, "PNG")
+
+
 def _encode(img: Image.Image, fmt: str, **options: Any) -> bytes:
     buf = io.BytesIO()
-    img.save(buf, fmt, optimize=True, **options)
+    img.save(buf, fmt, **{"optimize": True, **options})
     return buf.getvalue()
 
 
@@ -263,11 +318,21 @@ SYNTHETIC_PRODUCTS = {
 _VALUES = list(COLOURS)
 
 
-def synthetic_dataset(n_orders: int, seed: int = 1, start_order_id: int = 100001) -> SandboxData:
+def synthetic_dataset(
+    n_orders: int,
+    seed: int = 1,
+    start_order_id: int = 100001,
+    *,
+    world: World = World.REALISTIC,
+    workers: int = 1,
+    start: datetime | None = None,
+) -> SandboxData:
     """``n_orders`` paid orders of 1 to 3 items (about 1.33 on average), each item with its
-    own design, design image URL and (for two thirds) a logo URL. Images come from a
-    small pool of real PNGs so memory stays small while every URL is distinct."""
+    own design and design image URL and, for most, a logo URL. In the ``realistic`` world
+    every one of those URLs serves its own picture; in the ``shared`` world they serve
+    a small pool of pictures (see the module docstring)."""
     rng = random.Random(seed)
+    realistic = World(world) is World.REALISTIC
     pool_images = {
         kind: [product_image(kind, c, (1200, 900)) for c in _VALUES[:4]]
         for kind in SYNTHETIC_PRODUCTS
@@ -275,8 +340,8 @@ def synthetic_dataset(n_orders: int, seed: int = 1, start_order_id: int = 100001
     pool_logos = [logo_image(f"L{i}", _VALUES[i % len(_VALUES)], 600, seed=i) for i in range(6)]
     orders: list[dict[str, Any]] = []
     designs: list[dict[str, Any]] = []
-    assets: dict[str, bytes] = {}
-    base = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    recipes: dict[str, tuple] = {}
+    base = start or datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # one order a minute from there
     design_n = 0
     for i in range(n_orders):
         n_items = rng.choices([1, 2, 3], weights=[75, 17, 8])[0]
@@ -287,11 +352,20 @@ def synthetic_dataset(n_orders: int, seed: int = 1, start_order_id: int = 100001
             product, keys = SYNTHETIC_PRODUCTS[kind]
             design_mongo = object_id("6a1d0000", design_n)
             image_name = f"syn-design-{design_n}.png"
-            assets[image_name] = rng.choice(pool_images[kind])
+            colour = rng.choice(_VALUES[:4])
+            recipes[image_name] = (
+                (design_render, kind, colour, design_n)
+                if realistic
+                else (rng.choice(pool_images[kind]),)
+            )
             logos = []
-            if rng.random() < 0.66:
+            if rng.random() < (0.75 if realistic else 0.66):
                 logo_name = f"syn-logo-{design_n}.png"
-                assets[logo_name] = rng.choice(pool_logos)
+                recipes[logo_name] = (
+                    (customer_logo, design_n, rng.choice(_VALUES))
+                    if realistic
+                    else (rng.choice(pool_logos),)
+                )
                 logos.append(("Custom logo", f"https://cdn1.mczr.co/synthetic/{logo_name}"))
             entries = [(k, rng.choice(_VALUES)) for k in keys]
             entries += [(f"{name} logo", url) for name, url in logos]
@@ -319,4 +393,15 @@ def synthetic_dataset(n_orders: int, seed: int = 1, start_order_id: int = 100001
                 date=(base + timedelta(minutes=i)).isoformat().replace("+00:00", "Z"),
             )
         )
-    return SandboxData(orders=orders, designs=designs, assets=assets)
+    names = list(recipes)
+    if workers > 1 and realistic:  # drawing ~400 KB PNGs: a few seconds per hundred designs
+        with ProcessPoolExecutor(workers) as pool:
+            drawn = list(pool.map(_draw, recipes.values(), chunksize=16))
+    else:
+        drawn = [_draw(recipe) for recipe in recipes.values()]
+    return SandboxData(orders=orders, designs=designs, assets=dict(zip(names, drawn, strict=True)))
+
+
+def _draw(recipe: tuple) -> bytes:
+    """``(bytes,)`` as it is, or ``(function, *args)`` drawn now."""
+    return recipe[0] if len(recipe) == 1 else recipe[0](*recipe[1:])

@@ -18,7 +18,7 @@ from prodsheets.errors import (
     WrongBrandError,
 )
 from prodsheets.sandbox import DEFAULT_BRAND, DEFAULT_TOKEN, SandboxData
-from prodsheets.synthetic import synthetic_dataset
+from prodsheets.synthetic import World, synthetic_dataset
 
 SECRET = "s3cr3t-token-must-never-show"
 
@@ -70,7 +70,7 @@ def test_iter_designs_ascending_and_backwards(shared_sandbox, sample_designs):
 @pytest.mark.parametrize("style", ["offset", "echo"])
 @pytest.mark.parametrize("count", [1, 7, 25, 500])
 def test_pagination_both_readings_yield_each_order_once(make_sandbox, style, count):
-    data = synthetic_dataset(53, seed=3)
+    data = synthetic_dataset(53, seed=3, world=World.SHARED)
     server = make_sandbox(data, pagination=style)
     orders = list(client_for(server).iter_orders(count=count))
     ids = [o.api_id for o in orders]
@@ -83,7 +83,7 @@ def test_pagination_both_readings_yield_each_order_once(make_sandbox, style, cou
 
 def test_pagination_stops_on_a_server_that_ignores_the_offset(make_sandbox, monkeypatch):
     """A page that repeats must not loop forever nor yield duplicates."""
-    server = make_sandbox(synthetic_dataset(30, seed=2))
+    server = make_sandbox(synthetic_dataset(30, seed=2, world=World.SHARED))
     client = client_for(server)
     original = client.session.get
 

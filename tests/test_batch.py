@@ -322,9 +322,15 @@ def _wait_for_tickets(out: Path, proc: subprocess.Popen, count: int) -> None:
     pytest.fail("no tickets in time")
 
 
+@pytest.fixture(scope="module")
+def forty_orders():
+    """40 orders of the realistic world: every design its own render, most a logo."""
+    return synthetic_dataset(40, seed=3)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_stops_the_run_and_the_manifest_says_so(tmp_path, sig):
-    data = synthetic_dataset(40, seed=3)
+def test_a_signal_stops_the_run_and_the_manifest_says_so(tmp_path, sig, forty_orders):
+    data = copy.deepcopy(forty_orders)
     out, state = tmp_path / "print", tmp_path / "state.sqlite3"
     with Sandbox(data, latency_ms=40) as server:
         proc = _batch_process(server, out, state, "--combined")

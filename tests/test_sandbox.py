@@ -45,9 +45,9 @@ def test_orders_listing_shape_and_defaults(shared_sandbox, sample_orders):
 
 
 def test_default_page_is_25(make_sandbox):
-    from prodsheets.synthetic import synthetic_dataset
+    from prodsheets.synthetic import World, synthetic_dataset
 
-    server = make_sandbox(synthetic_dataset(30, seed=4))
+    server = make_sandbox(synthetic_dataset(30, seed=4, world=World.SHARED))
     body = get(server, f"/brands/{DEFAULT_BRAND}/orders").json()
     assert body["pagination"]["resultSize"] == 25
     body = get(server, f"/brands/{DEFAULT_BRAND}/orders", lastIndex=25).json()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -51,7 +54,20 @@ from . import main
     default=None,
     help="Serve N generated orders (for benchmarks) instead of --data.",
 )
+@click.option(
+    "--world",
+    type=click.Choice(["realistic", "shared"]),
+    default="realistic",
+    show_default=True,
+    help="--synthetic images: every design its own render and logo, or a shared handful.",
+)
 @click.option("--seed", default=1, show_default=True, help="Seed for --synthetic and --fail-rate.")
+@click.option(
+    "--count-requests",
+    "count_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="On exit (Ctrl-C, SIGTERM) write the number of requests per path to this JSON file.",
+)
 def sandbox(
     host: str,
     port: int,
@@ -62,7 +78,9 @@ def sandbox(
     fail_rate: float,
     pagination: str,
     synthetic_orders: int | None,
+    world: str,
     seed: int,
+    count_file: Path | None,
 ) -> None:
     """Run a local stand-in for the MyCustomizer API over the sample data.
 
@@ -71,10 +89,11 @@ def sandbox(
       prodsheets sandbox --port 8765
       curl -H 'Authorization: Bearer sandbox-token' localhost:8765/brands/acme-custom/orders
       prodsheets sandbox --synthetic 300 --latency 50 --pagination echo
+      prodsheets sandbox --synthetic 1200 --world shared
     """
     from ..sandbox import DEFAULT_BRAND, DEFAULT_TOKEN, Sandbox
 
-    data = sandbox_data(data_dir, synthetic_orders, seed)
+    data = sandbox_data(data_dir, synthetic_orders, seed, world)
     server = Sandbox(
         data,
         host=host,
@@ -97,23 +116,31 @@ def sandbox(
         err=True,
     )
     click.echo("  (Ctrl-C to stop)", err=True)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+        if count_file is not None:
+            count_file.write_text(json.dumps(dict(server.hits), indent=1), encoding="utf-8")
 
 
-def sandbox_data(data_dir: Path | None, synthetic_orders: int | None, seed: int):
+def sandbox_data(
+    data_dir: Path | None, synthetic_orders: int | None, seed: int, world: str = "realistic"
+):
     """The data a sandbox serves: generated, a folder, or the bundled samples."""
     from ..paths import samples_dir
     from ..sandbox import SandboxData
 
     if synthetic_orders:
+        import os
+
         from ..synthetic import synthetic_dataset
 
-        return synthetic_dataset(synthetic_orders, seed=seed)
+        workers = os.cpu_count() or 1
+        return synthetic_dataset(synthetic_orders, seed=seed, world=world, workers=workers)
     folder = data_dir or samples_dir()
     try:
         return SandboxData.from_dir(folder)
