@@ -3,9 +3,10 @@
 Precedence is the usual one (the most specific wins): ``--token`` beats
 ``PRODSHEETS_TOKEN`` beats ``token =`` in ``prodsheets.toml``. ``load_settings`` is the
 only place settings are checked: every command gets ``Settings`` that are valid (a QR
-template that fills, a page size that exists, a template folder that is there), so a
-mistake is one line before any work starts. The token is kept out of ``repr`` so a debug
-print of the settings cannot leak it.
+template that fills, a page size that exists, a template folder that is there, a station
+password long enough), so a mistake is one line before any work starts. The token and
+the station password are kept out of ``repr`` so a debug print of the settings cannot
+leak them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .qr import DEFAULT_QR_TEMPLATE, validate_qr_template
 
 DEFAULT_CONFIG_NAME = "prodsheets.toml"
 DEFAULT_ASSET_HOSTS = ("*.mczr.co", "*.mycustomizer.com")
+MIN_STATION_PASSWORD = 8
 
 
 class PageSize(StrEnum):
@@ -42,6 +44,7 @@ ENV = {
     "qr_template": "PRODSHEETS_QR_TEMPLATE",
     "cache_dir": "PRODSHEETS_CACHE_DIR",
     "asset_hosts": "PRODSHEETS_ASSET_HOSTS",
+    "station_password": "PRODSHEETS_STATION_PASSWORD",
 }
 
 
@@ -57,6 +60,7 @@ class Settings:
     asset_hosts: tuple[str, ...] = DEFAULT_ASSET_HOSTS
     page_size: PageSize = PageSize.A4
     template_dir: Path | None = None
+    station_password: str | None = field(default=None, repr=False)  # `serve` beyond loopback
     source: str = ""
 
     def require_api(self) -> tuple[str, str, str]:
@@ -117,6 +121,13 @@ def _checked(merged: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(
                 f"unknown page size {merged['page_size']!r}; use one of {choices}"
             ) from None
+    if "station_password" in merged:
+        password = merged["station_password"]
+        if not isinstance(password, str) or len(password) < MIN_STATION_PASSWORD:
+            raise ConfigError(
+                f"the station password must be text of at least {MIN_STATION_PASSWORD} "
+                "characters (PRODSHEETS_STATION_PASSWORD or station_password)"
+            )
     template_dir = merged.get("template_dir")
     if template_dir is not None and not template_dir.is_dir():
         raise ConfigError(f"template folder not found: {template_dir}")

@@ -151,13 +151,14 @@ def render_staged(renderer: Renderer, ticket: Ticket, final: Path) -> Staged:
 
 @dataclass
 class Written:
-    """A ticket on disk."""
+    """A ticket on disk, and the ``Ticket`` it shows (the station displays its items)."""
 
     order: Order
     path: Path
     pages: int
     problems: list[Problem]
     warnings: list[str]
+    ticket: Ticket
 
     @property
     def complete(self) -> bool:
@@ -208,7 +209,9 @@ class Pipeline:
         except BaseException:
             fsutil.discard(staged.temp)
             raise
-        return Written(order, final, staged.pages, ticket.all_problems, ticket_warnings(ticket))
+        return Written(
+            order, final, staged.pages, ticket.all_problems, ticket_warnings(ticket), ticket
+        )
 
     def close(self) -> None:
         self.designs.close()

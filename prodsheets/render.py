@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -75,7 +76,9 @@ class _LogCapture(logging.Handler):
 class Renderer:
     """Renders tickets. Make one per process and reuse it: the stylesheets and the
     font configuration are parsed once (reusing ``FontConfiguration`` is ~25% faster
-    and keeps memory flat over thousands of tickets)."""
+    and keeps memory flat over thousands of tickets). One render at a time: the shared
+    font configuration and the log capture are not made for threads (the station
+    renders from several request threads)."""
 
     def __init__(
         self,
@@ -117,6 +120,7 @@ class Renderer:
             )
         ]
         self._log = logging.getLogger("weasyprint")
+        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Renderer:
@@ -219,13 +223,18 @@ class Renderer:
             markup = self.env.get_template(template).render(**context)
         except jinja2.TemplateError as exc:
             raise RenderError(f"template error in {template}: {exc}") from None
-        return weasyprint.HTML(
-            string=markup, base_url=str(templates_dir()) + "/", url_fetcher=self._fetcher
-        ).write_pdf(stylesheets=self._stylesheets, font_config=self.font_config)
+        with self._lock:
+            return weasyprint.HTML(
+                string=markup, base_url=str(templates_dir()) + "/", url_fetcher=self._fetcher
+            ).write_pdf(stylesheets=self._stylesheets, font_config=self.font_config)
 
     def render(self, ticket: Ticket) -> RenderResult:
         """The PDF for ``ticket``. Problems WeasyPrint reports are added to the ticket;
         if any are new the ticket is rendered once more so its banner lists them."""
+        with self._lock:
+            return self._render_checked(ticket)
+
+    def _render_checked(self, ticket: Ticket) -> RenderResult:
         result = self._render_once(ticket)
         new = [p for p in result.problems if p not in ticket.all_problems]
         if new:
