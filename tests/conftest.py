@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from prodsheets.sandbox import DEFAULT_BRAND, DEFAULT_TOKEN, Sandbox, SandboxData
 
+from stations import station_app
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 
@@ -80,6 +82,21 @@ def env_for(tmp_path, monkeypatch):
     monkeypatch.delenv("PRODSHEETS_ASSET_HOSTS", raising=False)
     monkeypatch.chdir(tmp_path)
     return point
+
+
+@pytest.fixture
+def make_station(tmp_path):
+    """Build stations over sandboxes; each writes under this test's tmp folder."""
+    desks = []
+
+    def make(server: Sandbox, **options):
+        app, desk = station_app(server, tmp_path / "out", tmp_path / "cache", **options)
+        desks.append(desk)
+        return app
+
+    yield make
+    for desk in desks:
+        desk.close()
 
 
 @pytest.fixture
