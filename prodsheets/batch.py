@@ -132,7 +132,8 @@ def _plan(client: ApiClient, state: StateDB, options: BatchOptions, now, stop) -
                 listed[api_id] = client.get_order(api_id)
             except NotFoundError:
                 log.warning("order %s failed before and no longer exists; forgotten", api_id)
-                state.forget(api_id)
+                if not options.dry_run:
+                    state.forget(api_id)
     remembered = state.records(listed)
     return plan(listed.values(), remembered, state.skipped_before(listed), options.plan, now)
 
