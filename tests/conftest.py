@@ -87,6 +87,25 @@ def env_for(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def run_batch(env_for, cli, tmp_path):
+    """Run a batch against ``server`` into tmp/print with a private state file; returns
+    the result and the run's manifest (``_path``: where it is), or None."""
+
+    def run(server: Sandbox, *args: str):
+        env_for(server)
+        result = cli("batch", "--out", str(tmp_path / "print"), "--state",
+                     str(tmp_path / "state.sqlite3"), "--jobs", "1", *args)  # fmt: skip
+        manifest = None
+        lines = result.stdout.strip().splitlines()
+        if lines and lines[-1].endswith("manifest.json"):
+            manifest = json.loads(Path(lines[-1]).read_text())
+            manifest["_path"] = Path(lines[-1])
+        return result, manifest
+
+    return run
+
+
+@pytest.fixture
 def cli():
     """Run ``prodsheets`` in-process; stdout and stderr are kept apart."""
     from prodsheets.cli import main

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -25,17 +24,13 @@ PRINTABLE = ["order-1001.pdf", "order-1002.pdf", "order-1003.pdf", "order-1004.p
 
 
 @pytest.fixture
-def night(env_for, cli, tmp_path):
-    """Run a batch into tmp/print with a private state file; (result, manifest)."""
+def night(run_batch):
+    """A batch run (conftest's ``run_batch``); the manifest knows its run folder."""
 
     def run(server: Sandbox, *args: str):
-        env_for(server)
-        result = cli("batch", "--out", str(tmp_path / "print"), "--state",
-                     str(tmp_path / "state.sqlite3"), "--jobs", "1", *args)  # fmt: skip
-        lines = result.stdout.strip().splitlines()
-        manifest = json.loads(Path(lines[-1]).read_text()) if lines else None
+        result, manifest = run_batch(server, *args)
         if manifest is not None:
-            manifest["_dir"] = Path(lines[-1]).parent
+            manifest["_dir"] = manifest["_path"].parent
         return result, manifest
 
     return run

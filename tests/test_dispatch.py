@@ -145,6 +145,17 @@ def prints(manifest: dict) -> dict[str, tuple[str, int | None]]:
     return {t["file"]: (t["print"]["state"], t["print"]["job_id"]) for t in manifest["tickets"]}
 
 
+def killed_while_sending(tmp_path, state, desk: Desk, tickets: int) -> Night:
+    """A night that writes and sends tickets 1..``tickets``, killed while sending the last
+    (the instant is set up on ``desk``)."""
+    night = Night(tmp_path, state, desk)
+    for n in range(1, tickets):
+        night.resolve(n, night.write(n))
+    with pytest.raises(Killed):
+        night.resolve(tickets, night.write(tickets))
+    return night
+
+
 @pytest.fixture
 def state(tmp_path):
     db = StateDB(tmp_path / "state.sqlite3")
@@ -171,10 +182,7 @@ def test_tickets_finished_out_of_order_are_sent_in_order_once_each(tmp_path, sta
 def test_killed_after_the_printer_took_it_the_ticket_is_not_sent_again(tmp_path, state):
     desk = Desk()
     desk.die_after.add("order-2.pdf")
-    night = Night(tmp_path, state, desk)
-    night.resolve(1, night.write(1))
-    with pytest.raises(Killed):
-        night.resolve(2, night.write(2))
+    night = killed_while_sending(tmp_path, state, desk, 2)
     (row,) = state.sends(SendStep.SENDING)
     assert row.owed.file == "order-2.pdf" and row.intent_at is not None
 
@@ -188,10 +196,7 @@ def test_killed_after_the_printer_took_it_the_ticket_is_not_sent_again(tmp_path,
 def test_killed_before_it_went_out_the_next_run_sends_it(tmp_path, state):
     desk = Desk()
     desk.die_before.add("order-2.pdf")
-    night = Night(tmp_path, state, desk)
-    night.resolve(1, night.write(1))
-    with pytest.raises(Killed):
-        night.resolve(2, night.write(2))
+    night = killed_while_sending(tmp_path, state, desk, 2)
     desk.die_before.clear()
     assert settle(state, lambda name: desk) == []  # it lists job 1, not 2: it never got 2
     (owed,) = state.owed()
@@ -210,9 +215,7 @@ def test_killed_before_it_went_out_the_next_run_sends_it(tmp_path, state):
 def test_a_printer_that_cannot_say_gets_the_ticket_again_with_a_warning(tmp_path, state):
     desk = Desk()
     desk.die_after.add("order-1.pdf")
-    night = Night(tmp_path, state, desk)
-    with pytest.raises(Killed):
-        night.resolve(1, night.write(1))
+    killed_while_sending(tmp_path, state, desk, 1)
     desk.die_after.clear()
     desk.forgets = True  # restarted since: it remembers no job at all
     (doubtful,) = settle(state, lambda name: desk)
@@ -226,9 +229,7 @@ def test_a_printer_that_cannot_say_gets_the_ticket_again_with_a_warning(tmp_path
 def test_a_printer_that_cannot_be_asked_is_asked_again_next_time(tmp_path, state):
     desk = Desk()
     desk.die_after.add("order-1.pdf")
-    night = Night(tmp_path, state, desk)
-    with pytest.raises(Killed):
-        night.resolve(1, night.write(1))
+    killed_while_sending(tmp_path, state, desk, 1)
     desk.down = True
     assert settle(state, lambda name: desk) == []
     assert [r.step for r in state.sends()] == [SendStep.SENDING]  # untouched
