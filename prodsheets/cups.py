@@ -34,8 +34,7 @@ from .errors import (
     PrinterUnreachable,
     SendUncertain,
 )
-from .ipp import USER
-from .printing import Job, JobInfo, JobState, JobStatus, Printer, PrinterState, PrinterStatus
+from .printing import USER, Job, JobInfo, JobState, JobStatus, Printer, PrinterState, PrinterStatus
 
 QUERY_TIMEOUT = 30.0
 LP_TIMEOUT = 60.0

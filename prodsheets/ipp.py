@@ -1,5 +1,4 @@
-"""IPP over HTTP: the small part of RFC 8010 (encoding) and RFC 8011 (operations) that
-printing a ticket on a printer directly needs, no CUPS involved.
+"""IPP's wire format: the part of RFC 8010 that printing a ticket needs, both ways.
 
     message   = version(2) code(2) request-id(4) {group-tag {attribute}} end-tag document
     attribute = value-tag(1) name-length(2) name value-length(2) value
@@ -9,52 +8,23 @@ printing a ticket on a printer directly needs, no CUPS involved.
 Decoded values are plain Python: int, bool, str, bytes (octetString), datetime
 (dateTime), ``(lower, upper)`` ranges, ``Resolution``, collections as
 ``{member: [values]}`` and ``OutOfBand`` for 'unknown', 'no-value', 'unsupported'.
+``ipp_printer.py`` sends these messages over HTTP.
 
 Written here rather than taken from PyPI: pyipp is asyncio-only and silently drops
 attributes it has no tag for, pycups needs the CUPS headers to build and only talks to
-a CUPS server, ippx is a 0.1 that cannot encode collections. The encoding is small and
-the project already has ``requests``.
-
-TLS (``ipps://``, ``https://``): the certificate is verified against the system's CAs
-(or ``REQUESTS_CA_BUNDLE``) by default. Printers mostly present self-signed
-certificates; for those a SHA-256 ``fingerprint`` pins the one certificate to trust
-(hostname and chain are then not checked). A certificate that fails either way raises
-``PrinterUntrusted`` carrying the fingerprint the printer presented, so the user can
-compare it with the printer's own status page and pin it: trust on first use, but made
-by a person, never silently.
+a CUPS server, ippx is a 0.1 that cannot encode collections. The encoding is small, and
+pure: this module does no I/O.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import re
-import ssl
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import Enum, IntEnum
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
-from . import __version__
-from .errors import (
-    FormatRefused,
-    JobRefused,
-    PrinterNotFound,
-    PrinterNotReady,
-    PrinterRefused,
-    PrintError,
-    PrinterUnreachable,
-    PrinterUntrusted,
-    SendUncertain,
-)
-
-USER = "prodsheets"  # requesting-user-name of every request
 VERSION = (1, 1)  # every IPP printer speaks 1.1
-TIMEOUT = (5.0, 60.0)  # connect, read: a printer may take a while to take a document
 
 
 class Tag(IntEnum):
@@ -346,268 +316,9 @@ def _decode_datetime(raw: bytes) -> datetime:
                     tzinfo=timezone(offset))  # fmt: skip
 
 
-# -- addresses -----------------------------------------------------------------------
-
-
-def http_url(printer_uri: str) -> str:
-    """Where to POST: ``ipp://h/p`` -> ``http://h:631/p``, ``ipps://`` -> ``https://h:631``."""
-    parts = urlsplit(printer_uri)
-    if parts.scheme in ("http", "https"):
-        return printer_uri
-    netloc = parts.netloc if parts.port else f"{parts.netloc}:631"
-    scheme = "https" if parts.scheme == "ipps" else "http"
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-
-
-def ipp_uri(printer_uri: str) -> str:
-    """The ``printer-uri`` attribute: http(s) spelled as ipp(s), the port explicit."""
-    parts = urlsplit(printer_uri)
-    if parts.scheme in ("ipp", "ipps"):
-        return printer_uri
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    scheme = "ipps" if parts.scheme == "https" else "ipp"
-    return urlunsplit((scheme, f"{host}:{port}", parts.path or "/", parts.query, ""))
-
-
 def normalize_fingerprint(text: str) -> str:
     """``ab:cd…`` or ``abcd…`` (SHA-256, 64 hex digits) -> ``AB:CD:…``; ValueError else."""
     digits = text.replace(":", "").replace(" ", "").strip().upper()
     if len(digits) != 64 or any(c not in "0123456789ABCDEF" for c in digits):
         raise ValueError(f"not a SHA-256 fingerprint: {text!r} (64 hex digits, colons optional)")
     return ":".join(digits[i : i + 2] for i in range(0, 64, 2))
-
-
-def presented_fingerprint(host: str, port: int, timeout: float = 5.0) -> str | None:
-    """The SHA-256 fingerprint of the certificate ``host:port`` presents (unverified: it is
-    only shown to a person, to compare with the printer's status page)."""
-    try:
-        pem = ssl.get_server_certificate((host, port), timeout=timeout)
-    except (OSError, ssl.SSLError, ValueError):
-        return None
-    return normalize_fingerprint(hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest())
-
-
-class _PinnedAdapter(requests.adapters.HTTPAdapter):
-    """HTTPS that trusts exactly the certificate with this fingerprint (urllib3 checks it
-    during the handshake, before any byte of the request is sent)."""
-
-    def __init__(self, fingerprint: str) -> None:
-        self._fingerprint = fingerprint.replace(":", "").lower()
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["assert_fingerprint"] = self._fingerprint
-        super().init_poolmanager(*args, **kwargs)
-
-
-# -- the client ----------------------------------------------------------------------
-
-_REQUEST_IDS = itertools.count(1)
-_PRINTER_OPS = (Op.GET_PRINTER_ATTRIBUTES, Op.GET_JOBS)
-
-
-class IppClient:
-    """Requests to one printer URI (``ipp``, ``ipps``, ``http``, ``https``).
-
-    ``session`` is injectable; ``timeout`` applies to every request. Failures raise the
-    ``PrintError`` tree, the printer named by its URI."""
-
-    def __init__(
-        self,
-        uri: str,
-        *,
-        session: requests.Session | None = None,
-        timeout: tuple[float, float] = TIMEOUT,
-        fingerprint: str | None = None,
-    ) -> None:
-        self.uri = uri
-        self.url = http_url(uri)
-        self.printer_uri = ipp_uri(uri)
-        self.timeout = timeout
-        self.fingerprint = normalize_fingerprint(fingerprint) if fingerprint else None
-        self.session = session or requests.Session()
-        self.session.headers["User-Agent"] = f"prodsheets/{__version__}"
-        parts = urlsplit(self.url)
-        self._host, self._port = parts.hostname or "", parts.port or 443
-        self._tls = parts.scheme == "https"
-        if self._tls and self.fingerprint:
-            self.session.mount(f"https://{parts.netloc}/", _PinnedAdapter(self.fingerprint))
-
-    def close(self) -> None:
-        self.session.close()
-
-    # -- operations -------------------------------------------------------------------
-
-    def get_printer_attributes(self, requested: tuple[str, ...]) -> dict[str, list[Any]]:
-        answer = self.request(Op.GET_PRINTER_ATTRIBUTES, [_requested(requested)])
-        return answer.group(Tag.PRINTER)
-
-    def print_job(
-        self, document: bytes, *, job_name: str, document_format: str, media: str | None
-    ) -> Message:
-        """Print-Job; the answer's job group holds ``job-id`` and ``job-state``, its
-        unsupported group what the printer ignored or substituted."""
-        operation = [
-            Attribute.of("job-name", Tag.NAME, job_name),
-            Attribute.of("document-format", Tag.MIME_TYPE, document_format),
-        ]
-        job = [Attribute.of("media", Tag.KEYWORD, media)] if media else []
-        return self.request(Op.PRINT_JOB, operation, job, document=document)
-
-    def get_job_attributes(
-        self, job_id: int, requested: tuple[str, ...]
-    ) -> dict[str, list[Any]] | None:
-        """The job's attributes, or None when the printer no longer knows the job."""
-        answer = self.request(
-            Op.GET_JOB_ATTRIBUTES,
-            [Attribute.of("job-id", Tag.INTEGER, job_id), _requested(requested)],
-            allow=(Status.NOT_FOUND,),
-        )
-        return None if answer.code == Status.NOT_FOUND else answer.group(Tag.JOB)
-
-    def get_jobs(self, requested: tuple[str, ...], which: str = "all") -> list[dict]:
-        """prodsheets' own jobs (``my-jobs``), newest included, as the printer keeps them."""
-        answer = self.request(Op.GET_JOBS, [
-            Attribute.of("which-jobs", Tag.KEYWORD, which),
-            Attribute.of("my-jobs", Tag.BOOLEAN, True),
-            _requested(requested),
-        ])  # fmt: skip
-        return answer.all_groups(Tag.JOB)
-
-    # -- transport ----------------------------------------------------------------------
-
-    def request(
-        self,
-        operation: Op,
-        attributes: list[Attribute],
-        job: list[Attribute] | None = None,
-        *,
-        document: bytes = b"",
-        allow: tuple[Status, ...] = (),
-    ) -> Message:
-        """One request; raises the ``PrintError`` tree (see ``_raise_for``)."""
-        head = [
-            Attribute.of("attributes-charset", Tag.CHARSET, "utf-8"),
-            Attribute.of("attributes-natural-language", Tag.LANGUAGE, "en"),
-            Attribute.of("printer-uri", Tag.URI, self.printer_uri),
-            Attribute.of("requesting-user-name", Tag.NAME, USER),
-            *attributes,
-        ]
-        groups = [(Tag.OPERATION, head)] + ([(Tag.JOB, job)] if job else [])
-        body = encode(operation, next(_REQUEST_IDS), groups, document)
-        try:
-            response = self.session.post(
-                self.url, data=body, timeout=self.timeout,
-                verify=self._tls and not self.fingerprint,
-                headers={"Content-Type": "application/ipp"},
-            )  # fmt: skip
-        except requests.exceptions.SSLError as exc:
-            raise self._untrusted(exc) from None
-        except requests.RequestException as exc:
-            if operation == Op.PRINT_JOB and not _never_connected(exc):
-                raise SendUncertain(
-                    f"{self.uri} did not answer after the document went out ({_reason(exc)}): "
-                    "it may or may not have the job", printer=self.uri,
-                ) from None  # fmt: skip
-            raise PrinterUnreachable(f"cannot reach {self.uri}: {_reason(exc)}",
-                                     printer=self.uri) from None  # fmt: skip
-        if response.status_code != 200:
-            raise self._http_error(response.status_code)
-        try:
-            answer = decode(response.content)
-        except DecodeError as exc:
-            raise PrinterRefused(f"{self.uri} did not answer in IPP ({exc})",
-                                 printer=self.uri) from None  # fmt: skip
-        if answer.code >= 0x0100 and answer.code not in allow:
-            raise _raise_for(answer, operation, self.uri)
-        return answer
-
-    def _untrusted(self, exc: Exception) -> PrinterUntrusted:
-        seen = presented_fingerprint(self._host, self._port)
-        shown = f"its SHA-256 fingerprint is {seen}" if seen else "it showed no certificate"
-        if self.fingerprint:
-            message = (f"{self.uri}: the printer's certificate is not the pinned one "
-                       f"({self.fingerprint}); {shown}. A new certificate (a reset, new "
-                       "firmware) or another device: check the printer's status page, "
-                       "then update PRODSHEETS_PRINTER_FINGERPRINT")  # fmt: skip
-        else:
-            message = (f"{self.uri}: the printer's certificate is not trusted ({_reason(exc)}); "
-                       f"{shown}. If the printer's own status page shows the same, trust it "
-                       "with PRODSHEETS_PRINTER_FINGERPRINT=<fingerprint> (or "
-                       "printer_fingerprint in prodsheets.toml)")  # fmt: skip
-        return PrinterUntrusted(message, printer=self.uri, fingerprint=seen)
-
-    def _http_error(self, status: int) -> PrintError:
-        where = f"{self.uri} answered HTTP {status}"
-        if status == 404:
-            return PrinterNotFound(f"{where}: no printer at that address", printer=self.uri)
-        if status in (401, 403):
-            return PrinterRefused(
-                f"{where}: it wants a password; prodsheets does not log in "
-                "to printers, print through a CUPS queue",
-                printer=self.uri,
-            )
-        if status == 426:
-            return PrinterRefused(f"{where}: it needs TLS, use ipps://", printer=self.uri)
-        if status >= 500:
-            return PrinterUnreachable(f"{where}", printer=self.uri)
-        return PrinterRefused(where, printer=self.uri)
-
-
-def _requested(names: tuple[str, ...]) -> Attribute:
-    return Attribute("requested-attributes", Tag.KEYWORD, tuple(names))
-
-
-def _raise_for(answer: Message, operation: Op, uri: str) -> PrintError:
-    """An IPP error status as the matching error type."""
-    code = answer.code
-    text = f"{uri}: {status_name(code)}"
-    detail = answer.first("status-message")
-    if detail:
-        text += f" ({detail})"
-    unsupported = answer.group(Tag.UNSUPPORTED_GROUP)
-    kind: type[PrintError]
-    if code == Status.NOT_ACCEPTING_JOBS or code in (Status.BUSY, Status.SERVICE_UNAVAILABLE):
-        kind = PrinterNotReady
-    elif code == Status.DOCUMENT_FORMAT_NOT_SUPPORTED or (
-        code == Status.ATTRIBUTES_OR_VALUES_NOT_SUPPORTED and "document-format" in unsupported
-    ):
-        kind = FormatRefused
-    elif code == Status.NOT_FOUND and operation in (*_PRINTER_OPS, Op.PRINT_JOB):
-        kind = PrinterNotFound
-    elif operation == Op.PRINT_JOB:
-        kind = JobRefused
-    else:
-        kind = PrinterRefused
-    return kind(text, printer=uri, status=code)
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """The exception and what it wraps (requests -> urllib3 -> socket/ssl), outermost first."""
-    chain: list[BaseException] = []
-    seen: BaseException | None = exc
-    while seen is not None and seen not in chain:
-        chain.append(seen)
-        reason = getattr(seen, "reason", None)
-        if isinstance(reason, BaseException):
-            seen = reason
-        elif seen.args and isinstance(seen.args[0], BaseException):
-            seen = seen.args[0]
-        else:
-            seen = seen.__context__
-    return chain
-
-
-def _never_connected(exc: requests.RequestException) -> bool:
-    """Whether the request failed before a connection existed (so nothing was sent)."""
-    return isinstance(exc, requests.ConnectTimeout) or any(
-        type(e).__name__ in ("NewConnectionError", "NameResolutionError") for e in _chain(exc)
-    )
-
-
-def _reason(exc: BaseException) -> str:
-    """The useful end of a requests/urllib3 message: ``[Errno 111] Connection refused``."""
-    text = str(_chain(exc)[-1]) or type(exc).__name__
-    return re.sub(r" \(_ssl\.c:\d+\)$", "", text.rsplit("): ", 1)[-1].rsplit(": ", 1)[-1])

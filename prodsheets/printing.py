@@ -32,13 +32,12 @@ import requests
 
 from .config import PageSize, PrinterAddress
 from .errors import FormatRefused, InputError, PrinterNotReady, PrintError
-from .ipp import IppClient, Status, Tag
 
 log = logging.getLogger(__name__)
 
 PDF = "application/pdf"
+USER = "prodsheets"  # every job's requesting-user-name
 WAIT_POLL = 0.5  # seconds between two looks at a job being waited for
-BUSY_WAIT = 120.0  # seconds a job is offered again to a printer that says it is busy
 
 
 class PrinterState(StrEnum):
@@ -163,102 +162,6 @@ class Printer(ABC):
         return None
 
 
-class IppPrinter(Printer):
-    """A printer spoken to directly with IPP (``ipp://``, ``ipps://``, ``http(s)://``).
-
-    A printer that takes one job at a time answers the next with "busy" while it prints;
-    the job is offered again (backing off, for up to ``busy_wait`` seconds), as the IPP
-    specification asks, rather than counted as not sent."""
-
-    STATUS = ("printer-state", "printer-state-reasons", "printer-state-message",
-              "printer-is-accepting-jobs", "document-format-supported", "media-supported",
-              "media-default", "printer-make-and-model")  # fmt: skip
-    BUSY = (Status.BUSY, Status.SERVICE_UNAVAILABLE)
-
-    def __init__(
-        self,
-        client: IppClient,
-        *,
-        busy_wait: float = BUSY_WAIT,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.client = client
-        self.name = client.uri
-        self.busy_wait = busy_wait
-        self._clock = clock
-        self._sleep = sleep
-
-    def status(self) -> PrinterStatus:
-        attrs = self.client.get_printer_attributes(self.STATUS)
-        one = lambda key, default=None: (attrs.get(key) or [default])[0]  # noqa: E731
-        return PrinterStatus(
-            printer=self.name,
-            state=PrinterState.from_ipp(one("printer-state")),
-            accepting=one("printer-is-accepting-jobs", True) is True,
-            reasons=_reasons(attrs.get("printer-state-reasons", [])),
-            message=str(one("printer-state-message", "") or "").strip(),
-            formats=tuple(attrs["document-format-supported"])
-            if "document-format-supported" in attrs else None,
-            media=tuple(attrs["media-supported"]) if "media-supported" in attrs else None,
-            media_default=one("media-default"),
-            model=str(one("printer-make-and-model", "") or ""),
-        )  # fmt: skip
-
-    def submit(self, job: Job) -> tuple[int, tuple[str, ...]]:
-        document = _read(job.path)
-        deadline, pause = self._clock() + self.busy_wait, 0.1
-        while True:
-            try:
-                answer = self.client.print_job(
-                    document, job_name=job.name, document_format=PDF, media=job.media
-                )
-                break
-            except PrinterNotReady as exc:
-                if exc.status not in self.BUSY or self._clock() + pause > deadline:
-                    raise
-                self._sleep(pause)
-                pause = min(pause * 2, 5.0)
-        job_id = answer.group(Tag.JOB).get("job-id", [None])[0]
-        if not isinstance(job_id, int):
-            raise PrintError(f"{self.name} took {job.name} but gave no job id", printer=self.name)
-        ignored = answer.group(Tag.UNSUPPORTED_GROUP)
-        warnings = tuple(f"{self.name} ignored {name} = {values}" for name, values in
-                         ignored.items())  # fmt: skip
-        return job_id, warnings
-
-    def job_status(self, job_id: int) -> JobStatus | None:
-        attrs = self.client.get_job_attributes(
-            job_id, ("job-state", "job-state-reasons", "job-state-message")
-        )
-        if attrs is None:
-            return None
-        return JobStatus(
-            job_id,
-            JobState.from_ipp((attrs.get("job-state") or [0])[0]),
-            _reasons(attrs.get("job-state-reasons", [])),
-            str((attrs.get("job-state-message") or [""])[0] or ""),
-        )
-
-    def jobs(self) -> list[JobInfo]:
-        found = self.client.get_jobs(("job-id", "job-name", "date-time-at-creation", "job-state"))
-        return [
-            JobInfo(
-                j["job-id"][0],
-                (j.get("job-name") or [None])[0],
-                (j.get("date-time-at-creation") or [None])[0],
-                JobState.from_ipp((j.get("job-state") or [None])[0])
-                if j.get("job-state")
-                else None,
-            )
-            for j in found
-            if j.get("job-id")
-        ]
-
-    def close(self) -> None:
-        self.client.close()
-
-
 def open_printer(
     address: PrinterAddress,
     *,
@@ -270,6 +173,8 @@ def open_printer(
         from .cups import CupsQueue
 
         return CupsQueue(address.text)
+    from .ipp_printer import IppClient, IppPrinter
+
     return IppPrinter(IppClient(address.text, fingerprint=fingerprint, session=session))
 
 
@@ -477,14 +382,3 @@ def check_pdf(path: Path) -> None:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     if head != b"%PDF-":
         raise InputError(f"{path} is not a PDF")
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-
-
-def _reasons(values: list[Any]) -> tuple[str, ...]:
-    return tuple(str(v) for v in values if str(v) != "none")

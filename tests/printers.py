@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prodsheets.ipp import IppClient
+from prodsheets.ipp_printer import IppClient
 
 NEEDED = ("dbus-daemon", "ippeveprinter", "cupsd", "lpadmin", "lp", "lpstat", "lpoptions",
           "cupsenable", "cupsdisable", "cupsaccept", "cupsreject")  # fmt: skip

@@ -1,5 +1,5 @@
-"""The IPP module: the binary encoding (RFC 8010) byte for byte, then the client against
-the real printer emulator (ippeveprinter)."""
+"""IPP: the binary encoding (RFC 8010, ``ipp.py``) byte for byte, then the client
+(``ipp_printer.py``) with canned answers and against the real printer emulator."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from prodsheets.errors import (
 from prodsheets.ipp import (
     Attribute,
     DecodeError,
-    IppClient,
     Op,
     OutOfBand,
     Resolution,
@@ -31,10 +30,9 @@ from prodsheets.ipp import (
     Tag,
     decode,
     encode,
-    http_url,
-    ipp_uri,
     normalize_fingerprint,
 )
+from prodsheets.ipp_printer import IppClient, http_url, ipp_uri
 
 from printers import free_port
 

@@ -23,8 +23,8 @@ from prodsheets.errors import (
     SendUncertain,
 )
 from prodsheets.ipp import Status
+from prodsheets.ipp_printer import IppPrinter
 from prodsheets.printing import (
-    IppPrinter,
     Job,
     JobInfo,
     JobState,
