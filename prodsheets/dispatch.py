@@ -84,14 +84,16 @@ def settle(state: StateDB, printer_for: Callable[[str], Printer]) -> list[Owed]:
     printer cannot be asked about now stay as they are. Returns the tickets in doubt."""
     doubtful = []
     for row in state.sends(SendStep.SENDING):
-        printer = printer_for(row.printer or "")
         try:
+            printer = printer_for(row.printer or "")
             verdict = ask(printer, row.owed, row.intent_at, state.job_ids(printer.name))
+        except ValueError:  # no printer recorded, or one that is no printer any more
+            verdict = Settled(known=False)
         except PrintError as exc:
-            log.warning("cannot ask %s about %s yet: %s", printer.name, row.owed.file, exc)
+            log.warning("cannot ask %s about %s yet: %s", row.printer, row.owed.file, exc)
             continue
         if verdict.job_id is not None:
-            state.mark_sent(row.owed.path, printer.name, verdict.job_id)  # listed by recover
+            state.mark_sent(row.owed.path, row.printer or "", verdict.job_id)  # recover lists it
         elif verdict.known:
             state.mark_owed(row.owed.path, "a run was killed while sending it; the printer "
                             "never got it")  # fmt: skip

@@ -16,12 +16,11 @@ NO_PRINTER = (
     "--printer ipp://printer.local/ipp/print), set PRODSHEETS_PRINTER, or put "
     'printer = "workshop" in prodsheets.toml'
 )
-PRINTER_OPTION = click.option(
-    "--printer",
-    metavar="QUEUE|URI",
-    help="CUPS queue name or printer URI, e.g. workshop or ipp://printer.local/ipp/print "
-    "[env PRODSHEETS_PRINTER].",
+PRINTER_HELP = (
+    "CUPS queue name or printer URI, e.g. workshop or ipp://printer.local/ipp/print "
+    "[env PRODSHEETS_PRINTER]."
 )
+PRINTER_OPTION = click.option("--printer", metavar="QUEUE|URI", help=PRINTER_HELP)
 WAIT_OPTIONS = (
     click.option(
         "--wait",
@@ -46,7 +45,7 @@ PRINT_OPTIONS = (
         help="Also send each ticket to the printer (--printer, PRODSHEETS_PRINTER or "
         "printer in prodsheets.toml), e.g. --print --printer workshop.",
     ),
-    PRINTER_OPTION,
+    click.option("--printer", metavar="QUEUE|URI", help=PRINTER_HELP[:-1] + "; implies --print."),
     *WAIT_OPTIONS,
 )
 
