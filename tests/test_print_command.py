@@ -180,3 +180,23 @@ def test_ipps_with_a_pinned_certificate(env_for, shared_sandbox, cli, tmp_path, 
     trusted = cli("print", str(ticket))
     assert trusted.exit_code == 0, trusted.stderr
     assert printer.documents() == [ticket.read_bytes()]
+
+
+def test_a_queue_takes_a_job_while_its_printer_is_off_and_wait_says_so(
+    env_for, shared_sandbox, cli, tmp_path, cups, printer
+):
+    """'Sent' to a queue means CUPS has it: lp succeeds with the printer off; --wait
+    shows the job waiting and why."""
+    env_for(shared_sandbox)
+    queue = cups.queue(printer)
+    printer.stop()
+    ticket = tmp_path / "order-4.pdf"
+    ticket.write_bytes(a_pdf())
+    result = cli("print", str(ticket), "--printer", queue, "--wait", "--wait-timeout", "2")
+    assert result.exit_code == 3
+    assert f"sent order-4.pdf to {queue} (job " in result.stderr
+    assert "is still pending" in result.stderr
+    assert "The printer may not exist or is unavailable at this time." in result.stderr
+    printer.start()  # CUPS delivers it when the printer is back
+    cups.queue_idle(queue)
+    assert printer.documents() == [ticket.read_bytes()]
