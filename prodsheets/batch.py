@@ -31,12 +31,11 @@ from . import fsutil
 from .api import ApiClient
 from .assets import AssetStore
 from .combine import COMBINED, Tally, combine_run
-from .config import PrinterAddress, Settings
+from .config import Settings
 from .designs import DesignSource
-from .dispatch import Dispatch, Sending, settle
+from .dispatch import Dispatch, Printers, Sending, settle
 from .errors import (
     AuthError,
-    ConfigError,
     NotFoundError,
     PrintError,
     ProdsheetsError,
@@ -126,7 +125,7 @@ def run_batch(
     with (
         BatchLock(state_path),
         closing(StateDB(state_path)) as state,
-        _Printers(settings, options.send, printer_opener) as printers,
+        Printers(settings, options.send, printer_opener) as printers,
     ):
         if printers.current is not None:  # a killed run's sends first: they may be owed
             settle(state, printers.get)
@@ -170,35 +169,6 @@ def _plan(client: ApiClient, state: StateDB, options: BatchOptions, now, stop) -
     owed = state.owed() if options.send else ()
     return plan(listed.values(), remembered, state.skipped_before(listed), options.plan, now,
                 owed)  # fmt: skip
-
-
-class _Printers:
-    """The printer of ``--print``, and any other a killed run was sending to (opened
-    when asked for, to settle those sends), all closed at the end."""
-
-    def __init__(self, settings: Settings, send: bool, opener: Callable[..., Printer]) -> None:
-        self._settings = settings
-        self._opener = opener
-        self._open: dict[str, Printer] = {}
-        self.current: Printer | None = None
-        if send:
-            if settings.printer is None:
-                raise ConfigError("--print needs a printer (--printer, PRODSHEETS_PRINTER)")
-            self.current = self.get(settings.printer.text)
-
-    def get(self, name: str) -> Printer:
-        if name not in self._open:
-            self._open[name] = self._opener(
-                PrinterAddress.parse(name), fingerprint=self._settings.printer_fingerprint
-            )
-        return self._open[name]
-
-    def __enter__(self) -> _Printers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for printer in self._open.values():
-            printer.close()
 
 
 class _Night:

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .config import PageSize
-from .errors import InputError, PrintError, SendUncertain
+from .config import PageSize, PrinterAddress, Settings
+from .errors import ConfigError, InputError, PrintError, SendUncertain
 from .outcomes import Outcome, Owed
 from .pipeline import send_ticket
 from .plan import Candidate
@@ -224,3 +224,32 @@ class Dispatch:
     def _doubt(self, owed: Owed, error: SendUncertain) -> None:
         self.recorder.not_sent(owed, self.sender.name, f"{error}; {DOUBT}", doubt=True)
         self.result.failed.append((owed, error))
+
+
+class Printers:
+    """The printer of ``--print``, and any other a killed run was sending to (opened
+    when asked for, to settle those sends), all closed at the end."""
+
+    def __init__(self, settings: Settings, send: bool, opener: Callable[..., Printer]) -> None:
+        self._settings = settings
+        self._opener = opener
+        self._open: dict[str, Printer] = {}
+        self.current: Printer | None = None
+        if send:
+            if settings.printer is None:
+                raise ConfigError("--print needs a printer (--printer, PRODSHEETS_PRINTER)")
+            self.current = self.get(settings.printer.text)
+
+    def get(self, name: str) -> Printer:
+        if name not in self._open:
+            self._open[name] = self._opener(
+                PrinterAddress.parse(name), fingerprint=self._settings.printer_fingerprint
+            )
+        return self._open[name]
+
+    def __enter__(self) -> Printers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for printer in self._open.values():
+            printer.close()
