@@ -7,6 +7,8 @@ Boring on purpose: no order missed, none printed twice, nothing half-written.
     prepare           on threads: designs (each once) and images (pipeline.prepare)
     render            on worker processes (render_pool), written beside its final name
     record            on this thread: recorder.Recorder (state + manifest, crash-safe)
+    send (--print)    on this thread: dispatch.Dispatch, in orderId order, each ticket once;
+                      earlier runs' unsent tickets first, from their PDFs
 
 A run that stops early (an error, SIGINT/SIGTERM) says so: ``finished_at`` stays null,
 the manifest gains ``error`` or ``interrupted``, no combined.pdf is made, and the next
@@ -31,13 +33,22 @@ from .assets import AssetStore
 from .combine import COMBINED, Tally, combine_run
 from .config import Settings
 from .designs import DesignSource
-from .errors import AuthError, NotFoundError, ProdsheetsError, WorkersGaveUp, WrongBrandError
+from .dispatch import Dispatch, Printers, Sending, settle
+from .errors import (
+    AuthError,
+    NotFoundError,
+    PrintError,
+    ProdsheetsError,
+    WorkersGaveUp,
+    WrongBrandError,
+)
 from .facts import fingerprint, order_facts
 from .models import Order
-from .outcomes import Count, Outcome, Skip, TicketStatus
+from .outcomes import Count, Outcome, Owed, Skip, TicketStatus
 from .paths import default_state_path
 from .pipeline import Prepared, Staged, prepare, ticket_filename
 from .plan import Candidate, Plan, PlanOptions, judge, listing_floor, plan
+from .printing import Printer, Sender, open_printer
 from .recorder import Recorder, new_run_dir, recover
 from .render_pool import RenderPool
 from .scheduler import Scheduler
@@ -59,6 +70,8 @@ class BatchOptions:
     combined: bool = False
     net_workers: int = 16
     page_count: int = 100
+    send: bool = False  # --print: to settings.printer
+    wait: float | None = None  # --wait: seconds to follow each job
 
 
 @dataclass
@@ -73,10 +86,17 @@ class BatchReport:
     recovered: list[Outcome] = field(default_factory=list)
     error: str | None = None
     interrupted: bool = False
+    sending: Sending | None = None  # --print
+    print_error: PrintError | None = None  # the printer failure that stopped sending
+    backlog: list[Owed] = field(default_factory=list)  # dry run: earlier tickets to send
 
     @property
     def needs_attention(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.needs_attention]
+
+    @property
+    def not_sent(self) -> int:
+        return self.counts[Count.NOT_SENT]
 
 
 def run_batch(
@@ -87,8 +107,10 @@ def run_batch(
     progress: Callable[[int, int], None] | None = None,
     now: datetime | None = None,
     stop: threading.Event | None = None,
+    printer_opener: Callable[..., Printer] = open_printer,
 ) -> BatchReport:
-    """One night. Raises only when the run cannot start (lock, state, listing)."""
+    """One night. Raises only when the run cannot start (lock, state, listing).
+    ``printer_opener`` (``printing.open_printer``) opens the printers of ``--print``."""
     now = now or datetime.now().astimezone()
     stop = stop or threading.Event()
     state_path = options.state_path or default_state_path(client.brand)
@@ -98,8 +120,15 @@ def run_batch(
             return BatchReport(
                 planned=the_plan.candidates, skipped=the_plan.skipped,
                 counts=Counter(the_plan.counts), interrupted=stop.is_set(),
+                backlog=the_plan.backlog + [c.owed for c in the_plan.candidates if c.owed],
             )  # fmt: skip
-    with BatchLock(state_path), closing(StateDB(state_path)) as state:
+    with (
+        BatchLock(state_path),
+        closing(StateDB(state_path)) as state,
+        Printers(settings, options.send, printer_opener) as printers,
+    ):
+        if printers.current is not None:  # a killed run's sends first: they may be owed
+            settle(state, printers.get)
         recovered = recover(state)
         fsutil.sweep_leftovers(options.out_dir)
         jobs = options.jobs or os.cpu_count() or 1
@@ -109,10 +138,12 @@ def run_batch(
             if stop.is_set():
                 return BatchReport(recovered=recovered, interrupted=True)
             run_dir = new_run_dir(Path(options.out_dir), now)
+            printer = printers.current
+            recorder = Recorder(state, run_dir, brand=client.brand,
+                                printer=printer.name if printer else None)  # fmt: skip
             night = _Night(
                 client=client, settings=settings, options=options, pool=pool, jobs=jobs,
-                recorder=Recorder(state, run_dir, brand=client.brand), stop=stop,
-                progress=progress,
+                recorder=recorder, stop=stop, progress=progress, printer=printer,
             )  # fmt: skip
             night.report.recovered = recovered
             return night.run(the_plan)
@@ -132,9 +163,12 @@ def _plan(client: ApiClient, state: StateDB, options: BatchOptions, now, stop) -
                 listed[api_id] = client.get_order(api_id)
             except NotFoundError:
                 log.warning("order %s failed before and no longer exists; forgotten", api_id)
-                state.forget(api_id)
+                if not options.dry_run:
+                    state.forget(api_id)
     remembered = state.records(listed)
-    return plan(listed.values(), remembered, state.skipped_before(listed), options.plan, now)
+    owed = state.owed() if options.send else ()
+    return plan(listed.values(), remembered, state.skipped_before(listed), options.plan, now,
+                owed)  # fmt: skip
 
 
 class _Night:
@@ -152,6 +186,7 @@ class _Night:
         jobs: int,
         stop: threading.Event,
         progress: Callable[[int, int], None] | None,
+        printer: Printer | None = None,
     ) -> None:
         self.settings = settings
         self.options = options
@@ -168,6 +203,11 @@ class _Night:
         self.scheduler = Scheduler(
             self._prepare, pool, net_workers=options.net_workers, jobs=jobs, stop=stop
         )
+        self.dispatch: Dispatch | None = None
+        if printer is not None:
+            sender = Sender(printer, wait=options.wait, warn=self.report.warnings.append)
+            self.dispatch = Dispatch(sender, recorder, page_size=settings.page_size, stop=stop)
+            self.report.sending = self.dispatch.result
         self._reserved: dict[str, Outcome] = {}
         self._done = 0
         self._total = 0
@@ -187,7 +227,11 @@ class _Night:
         self.designs.expect(c.order for c in the_plan.candidates)
         extra: dict[str, str] = {}
         try:
+            if self.dispatch is not None:
+                self.dispatch.backlog(the_plan.backlog)
             report.interrupted = not self.scheduler.run(the_plan.candidates, self)
+            if self.dispatch is not None and not report.interrupted:
+                self.dispatch.finish()
             finished = not (report.interrupted or report.error)
             run_dir = self.recorder.run_dir
             if (
@@ -205,6 +249,8 @@ class _Night:
         finally:
             self.designs.close()
             self.store.close()
+        if self.dispatch is not None:
+            report.print_error = self.dispatch.sender.down
         recorder.finish(error=report.error, interrupted=report.interrupted, **extra)
         complete = not (report.error or report.interrupted or options.plan.filtered)
         if complete and the_plan.highest_number is not None:
@@ -219,7 +265,7 @@ class _Night:
         verdict = judge(candidate, prepared.facts, print_fp)
         if not verdict.print:
             self.recorder.counts[Count.UNCHANGED] += 1
-            self._resolved()
+            self._resolved(candidate)
             return None
         prepared.ticket.revised = list(verdict.revised)
         outcome = Outcome.for_order(
@@ -236,17 +282,19 @@ class _Night:
             self._reserved.pop(candidate.order.api_id),
             status=status, pages=staged.pages, problems=staged.problems,
         )  # fmt: skip
-        self.recorder.written(outcome, staged, candidate.seq)
+        outcome = self.recorder.written(outcome, staged, candidate.seq)
         self.report.outcomes.append(outcome)
         self.tally.add(prepared.ticket)
         self.report.warnings += [f"{outcome.label}: {w}" for w in ticket_warnings(prepared.ticket)]
-        self._resolved()
+        self._resolved(candidate, outcome)
 
     def failed(self, candidate: Candidate, error: BaseException) -> None:
         self._reserved.pop(candidate.order.api_id, None)
         if isinstance(error, FATAL):
             self.report.error = self.report.error or str(error)
             self.recorder.state.drop_pending(candidate.order.api_id)
+            if self.dispatch is not None:
+                self.dispatch.resolved(candidate, None)
             return
         if not isinstance(error, ProdsheetsError):
             log.error("%s: unexpected error", candidate.order.label, exc_info=error)
@@ -256,12 +304,15 @@ class _Night:
         )  # fmt: skip
         self.recorder.failed(outcome, candidate.seq)
         self.report.outcomes.append(outcome)
-        self._resolved()
+        self._resolved(candidate)
 
     def stopped(self) -> bool:
         return self.report.error is not None
 
-    def _resolved(self) -> None:
+    def _resolved(self, candidate: Candidate, outcome: Outcome | None = None) -> None:
+        """One more candidate done; with --print, send what is due, in orderId order."""
+        if self.dispatch is not None:
+            self.dispatch.resolved(candidate, outcome)
         self._done += 1
         self.progress(self._done, self._total)
 

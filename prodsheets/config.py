@@ -3,10 +3,10 @@
 Precedence is the usual one (the most specific wins): ``--token`` beats
 ``PRODSHEETS_TOKEN`` beats ``token =`` in ``prodsheets.toml``. ``load_settings`` is the
 only place settings are checked: every command gets ``Settings`` that are valid (a QR
-template that fills, a page size that exists, a template folder that is there, a station
-password long enough), so a mistake is one line before any work starts. The token and
-the station password are kept out of ``repr`` so a debug print of the settings cannot
-leak them.
+template that fills, a page size that exists, a template folder that is there, a printer
+that can be a CUPS queue or an IPP URI, a station password long enough), so a mistake
+is one line before any work starts. The token and the station password are kept out of
+``repr`` so a debug print of the settings cannot leak them.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .api import DEFAULT_API_URL
 from .errors import ConfigError
+from .ipp import normalize_fingerprint
 from .paths import default_cache_dir
 from .qr import DEFAULT_QR_TEMPLATE, validate_qr_template
 
@@ -36,6 +38,65 @@ class PageSize(StrEnum):
     A5 = "A5"
     LABEL = "4x6in"
 
+    @property
+    def media(self) -> str:
+        """Its IPP media name (PWG 5101.1), as printers list it in ``media-supported``."""
+        return _MEDIA[self]
+
+
+_MEDIA = {
+    PageSize.A4: "iso_a4_210x297mm",
+    PageSize.LETTER: "na_letter_8.5x11in",
+    PageSize.A5: "iso_a5_148x210mm",
+    PageSize.LABEL: "na_index-4x6_4x6in",
+}
+PRINTER_SCHEMES = ("ipp", "ipps", "http", "https")
+
+
+@dataclass(frozen=True)
+class PrinterAddress:
+    """Where ``--print`` sends tickets: a CUPS queue name (``workshop``, sent the way
+    ``lp -d workshop`` would) or a printer URI (``ipp://``, ``ipps://``, ``http://``,
+    ``https://``; sent straight to the printer with IPP, no CUPS needed)."""
+
+    text: str
+
+    @property
+    def is_queue(self) -> bool:
+        return "://" not in self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+    @classmethod
+    def parse(cls, text: str) -> PrinterAddress:
+        """Raises ``ValueError`` for something that can be neither."""
+        text = text.strip()
+        if "://" in text:
+            parts = urlsplit(text)
+            if parts.scheme.lower() not in PRINTER_SCHEMES:
+                raise ValueError(
+                    f"printer {text!r}: prodsheets speaks IPP ({', '.join(PRINTER_SCHEMES)}); "
+                    "for other printers (socket://, lpd://…) set up a CUPS queue and use its name"
+                )
+            if not parts.hostname:
+                raise ValueError(f"printer {text!r} names no host (ipp://HOST/ipp/print)")
+            return cls(text)
+        # CUPS queue names: printable, no space, '/', '\\', '#', quotes; at most 127 bytes
+        bad = set(" \t/\\#'\"?") & set(text)
+        if (
+            not text
+            or bad
+            or text.startswith("-")
+            or len(text.encode()) > 127
+            or (not text.isprintable())
+        ):
+            raise ValueError(
+                f"printer {text!r} is neither a CUPS queue name nor a printer URI "
+                "(e.g. workshop or ipp://printer.local/ipp/print)"
+            )
+        return cls(text)
+
 
 ENV = {
     "api_url": "PRODSHEETS_API_URL",
@@ -44,6 +105,8 @@ ENV = {
     "qr_template": "PRODSHEETS_QR_TEMPLATE",
     "cache_dir": "PRODSHEETS_CACHE_DIR",
     "asset_hosts": "PRODSHEETS_ASSET_HOSTS",
+    "printer": "PRODSHEETS_PRINTER",
+    "printer_fingerprint": "PRODSHEETS_PRINTER_FINGERPRINT",
     "station_password": "PRODSHEETS_STATION_PASSWORD",
 }
 
@@ -60,6 +123,8 @@ class Settings:
     asset_hosts: tuple[str, ...] = DEFAULT_ASSET_HOSTS
     page_size: PageSize = PageSize.A4
     template_dir: Path | None = None
+    printer: PrinterAddress | None = None
+    printer_fingerprint: str | None = None  # SHA-256 of an ipps printer's own certificate
     station_password: str | None = field(default=None, repr=False)  # `serve` beyond loopback
     source: str = ""
 
@@ -121,6 +186,18 @@ def _checked(merged: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(
                 f"unknown page size {merged['page_size']!r}; use one of {choices}"
             ) from None
+    if "printer" in merged:
+        try:
+            merged["printer"] = PrinterAddress.parse(str(merged["printer"]))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    if "printer_fingerprint" in merged:
+        try:
+            merged["printer_fingerprint"] = normalize_fingerprint(
+                str(merged["printer_fingerprint"])
+            )
+        except ValueError as exc:
+            raise ConfigError(f"printer_fingerprint: {exc}") from None
     if "station_password" in merged:
         password = merged["station_password"]
         if not isinstance(password, str) or len(password) < MIN_STATION_PASSWORD:

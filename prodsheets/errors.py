@@ -20,11 +20,25 @@ by type, never by their message text.
     ├── ScanError          a scanned code is not one of ours, or cannot be checked
     ├── RenderError        the ticket could not be laid out or written
     │   └── WorkersGaveUp      the render processes keep dying: the run stops
+    ├── PrintError         a PDF could not be sent to the printer (the PDF itself is kept)
+    │   ├── PrinterUnreachable no answer: DNS, refused connection, timeout, no CUPS
+    │   │                      scheduler                                 (transient)
+    │   ├── SendUncertain      the document went out but no answer came back: the printer
+    │   │                      may or may not have the job               (transient)
+    │   ├── PrinterNotFound    no such CUPS queue, or nothing prints at that URI
+    │   ├── PrinterUntrusted   ipps/https: its certificate is not trusted, or not the pinned one
+    │   ├── PrinterNotReady    stopped, or not accepting jobs (state and reasons) (transient)
+    │   └── PrinterRefused     it answered no: wants a password, needs TLS, an IPP error
+    │       ├── FormatRefused      it does not accept application/pdf (says what it does)
+    │       └── JobRefused         this one job was refused; the next one may pass
     └── BatchError         the nightly batch could not start or record (lock held, state)
 
 ``transient`` says whether trying again later may help: a transient failure leaves an
 order ``failed`` and retried by the next run; anything else is permanent and is printed
 on the ticket instead of being retried every night.
+
+``PrintError.printer_wide`` says whether the failure concerns every job (the printer is
+down, refuses PDF…: stop sending, the next run sends the rest) or only this one.
 
 Messages never contain the API token: build them from URLs, ids and statuses only.
 """
@@ -109,3 +123,61 @@ class WorkersGaveUp(RenderError):
 
 class BatchError(ProdsheetsError):
     """The batch could not start or record its work."""
+
+
+class PrintError(ProdsheetsError):
+    """A PDF could not be sent to the printer. ``printer`` names it as configured;
+    ``status`` is the IPP status code when the printer gave one."""
+
+    printer_wide: bool = True
+
+    def __init__(self, message: str, *, printer: str = "", status: int | None = None):
+        super().__init__(message)
+        self.printer = printer
+        self.status = status
+
+
+class PrinterUnreachable(PrintError):
+    """No answer: DNS failure, refused connection, timeout, no CUPS scheduler."""
+
+    transient = True
+
+
+class SendUncertain(PrintError):
+    """The document went out but no answer came back: the printer may have the job.
+    Sending it again could print it twice, so the batch asks the printer first."""
+
+    transient = True
+
+
+class PrinterNotFound(PrintError):
+    """No CUPS queue of that name, or the URI's path is not a printer."""
+
+
+class PrinterUntrusted(PrintError):
+    """ipps/https: the printer's certificate is not trusted (self-signed?) or is not the
+    one whose fingerprint was pinned. ``fingerprint`` is the one it presented."""
+
+    def __init__(self, message: str, *, printer: str = "", fingerprint: str | None = None):
+        super().__init__(message, printer=printer)
+        self.fingerprint = fingerprint
+
+
+class PrinterNotReady(PrintError):
+    """The printer answered but takes no jobs now: stopped, or not accepting jobs."""
+
+    transient = True
+
+
+class PrinterRefused(PrintError):
+    """The printer answered no: it wants a password, needs TLS, or gave an IPP error."""
+
+
+class FormatRefused(PrinterRefused):
+    """The printer does not accept application/pdf."""
+
+
+class JobRefused(PrinterRefused):
+    """This one job was refused (say, an attribute the printer rejects); others may pass."""
+
+    printer_wide = False

@@ -74,6 +74,50 @@ class Count(StrEnum):
     UNCHANGED = "unchanged"  # printed before, nothing changed: only counted
     SKIPPED_BEFORE = "skipped before"  # skipped by an earlier run for the same reason
     OUTSIDE_DATES = "outside dates"
+    SENT = "sent"  # --print: tickets this run sent (its own, and earlier ones: ``backlog``)
+    NOT_SENT = "not_sent"  # --print: tickets this run could not send (the next run will)
+
+
+class SendState(StrEnum):
+    """Whether a ticket reached the printer, as the manifest spells it."""
+
+    SENT = "sent"
+    NOT_SENT = "not sent"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A ticket's way to the printer (``--print``): the manifest's ``print`` object."""
+
+    printer: str
+    state: SendState = SendState.NOT_SENT
+    job_id: int | None = None
+    error: str | None = None
+
+    def manifest_entry(self) -> dict[str, Any]:
+        return {"printer": self.printer, "state": self.state.value, "job_id": self.job_id,
+                "error": self.error}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A written ticket that is still to be sent: the state's memory between runs."""
+
+    path: str  # the PDF
+    api_id: str
+    number: int | None
+    name: str
+    manifest: str  # the manifest.json that lists it
+    error: str | None = None  # why the last attempt failed
+    doubt: bool = False  # a killed send the printer could neither confirm nor deny
+
+    @property
+    def file(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def label(self) -> str:
+        return self.name or (f"order {self.number}" if self.number is not None else self.api_id)
 
 
 @dataclass(frozen=True)
@@ -124,6 +168,7 @@ class Outcome:
     fingerprint: str | None = None
     facts: dict[str, Any] = field(default_factory=dict, compare=False)
     recovered: bool = False
+    delivery: Delivery | None = None  # --print: its way to the printer
 
     @classmethod
     def for_order(cls, order: Order, status: TicketStatus, reason: PlanReason, **more: Any):
@@ -183,7 +228,13 @@ class Outcome:
             entry["revised"] = list(self.revised)
         if self.recovered:
             entry["recovered"] = True
+        if self.delivery is not None:
+            entry["print"] = self.delivery.manifest_entry()
         return entry
+
+    def owed(self, manifest: str) -> Owed:
+        """This written ticket as one to send."""
+        return Owed(self.path or "", self.api_id, self.number, self.name, manifest)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -192,6 +243,7 @@ class Outcome:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outcome:
+        delivery = data.get("delivery")
         return cls(
             **{
                 **data,
@@ -199,5 +251,8 @@ class Outcome:
                 "reason": PlanReason(data["reason"]),
                 "problems": tuple(data.get("problems") or ()),
                 "revised": tuple(data.get("revised") or ()),
+                "delivery": Delivery(**{**delivery, "state": SendState(delivery["state"])})
+                if delivery
+                else None,
             }
         )

@@ -1,11 +1,13 @@
 """One pipeline for one order, shared by every command.
 
-    find the order -> its designs -> its images -> the ticket -> render -> write (-> send)
+    find the order -> its designs -> its images -> the ticket -> render -> write -> send
 
 ``prodsheets order`` and ``render`` run the steps one after the other (``Pipeline``);
 the nightly batch runs the very same steps, spread out: ``prepare`` on threads, the
-render-and-stage step in worker processes (``render_pool``), the commit in its recorder.
-Each step is a function here so that no command carries its own copy.
+render-and-stage step in worker processes (``render_pool``), the commit in its recorder,
+the send (``--print``) in its dispatch, in orderId order; ``prodsheets print`` runs the
+send step alone, for PDFs already on disk. Each step is a function here so that no
+command carries its own copy.
 
 A transient failure (the API or a CDN not answering) raises, and the order fails; a
 permanent one (a design that does not exist, an image that is not one) becomes a
@@ -24,14 +26,16 @@ from typing import TYPE_CHECKING, Any
 from . import fsutil
 from .api import ApiClient
 from .assets import AssetStore
+from .config import PageSize
 from .designs import DesignLookup, DesignSource
-from .errors import AssetError, NotFoundError
+from .errors import AssetError, InputError, NotFoundError, PrintError
 from .facts import ticket_facts
 from .models import Order
 from .tickets import Problem, Ticket, build_ticket, ticket_warnings, wanted_assets
 from .versions import VersionArchive, versions
 
 if TYPE_CHECKING:
+    from .printing import Sender, Sent
     from .render import Renderer
 
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
@@ -149,9 +153,23 @@ def render_staged(renderer: Renderer, ticket: Ticket, final: Path) -> Staged:
     return Staged(temp, Path(final), result.pages, tuple(str(p) for p in result.problems))
 
 
+# -- send ------------------------------------------------------------------------------
+
+
+def send_ticket(
+    sender: Sender, path: Path, page_size: PageSize | None, *, follow: bool = True
+) -> Sent:
+    """The last step (``--print``): a committed PDF to the printer, as a job named by its
+    file (``order-1001.pdf``) on the paper of ``page_size`` (None: the PDF's own size),
+    followed to its end with ``--wait`` (unless ``follow`` is False). Raises
+    ``PrintError`` (the PDF stays where it is)."""
+    return sender.send(Path(path), page_size, follow=follow)
+
+
 @dataclass
 class Written:
-    """A ticket on disk, and the ``Ticket`` it shows (the station displays its items)."""
+    """A ticket on disk, the ``Ticket`` it shows (the station displays its items) and,
+    with ``--print``, how sending it went."""
 
     order: Order
     path: Path
@@ -159,6 +177,8 @@ class Written:
     problems: list[Problem]
     warnings: list[str]
     ticket: Ticket
+    sent: Sent | None = None
+    send_error: PrintError | InputError | None = None
 
     @property
     def complete(self) -> bool:
@@ -176,11 +196,15 @@ class Pipeline:
         brand: str,
         qr_template: str,
         renderer: Callable[[], Renderer],
+        sender: Sender | None = None,
+        page_size: PageSize = PageSize.A4,
     ) -> None:
         self.designs = designs
         self.store = store
         self.brand = brand
         self.qr_template = qr_template
+        self.sender = sender  # --print: each ticket goes to the printer once written
+        self.page_size = page_size
         self._make_renderer = renderer
         self._renderer: Renderer | None = None
 
@@ -197,7 +221,8 @@ class Pipeline:
         )
 
     def write(self, order: Order, out_dir: Path, *, html: bool = False) -> Written:
-        """Prepare, render and write ``order``'s ticket into ``out_dir``."""
+        """Prepare, render and write ``order``'s ticket into ``out_dir``, then send it
+        (with a ``sender``; a failure to send is in ``Written.send_error``)."""
         ticket = self.prepare(order).ticket
         final = Path(out_dir) / ticket_filename(order)
         staged = render_staged(self.renderer, ticket, final)
@@ -209,13 +234,21 @@ class Pipeline:
         except BaseException:
             fsutil.discard(staged.temp)
             raise
-        return Written(
+        written = Written(
             order, final, staged.pages, ticket.all_problems, ticket_warnings(ticket), ticket
         )
+        if self.sender is not None:
+            try:
+                written.sent = send_ticket(self.sender, final, self.page_size)
+            except (PrintError, InputError) as exc:
+                written.send_error = exc
+        return written
 
     def close(self) -> None:
         self.designs.close()
         self.store.close()
+        if self.sender is not None:
+            self.sender.printer.close()
 
     def __enter__(self) -> Pipeline:
         return self

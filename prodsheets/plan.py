@@ -1,6 +1,6 @@
 """What tonight's batch should do with each order: a pure function, no I/O.
 
-    plan(orders, remembered, options, now) -> Plan
+    plan(orders, remembered, skipped_before, options, now, owed) -> Plan
 
 Every order listed gets exactly one fate, with its reason: looked at closely
 (``Candidate``: new, failed before, changed, forced, or printed recently and worth a
@@ -12,6 +12,11 @@ only until it is past both the watermark (the highest orderId an earlier complet
 saw) and the re-check window (orders that may still be paid or edited), so the cost of a
 night grows with the new orders, not with the shop's history. ``judge`` decides, once a
 candidate's designs are known, whether it really needs a new ticket.
+
+With ``--print``, tickets of earlier runs that never reached the printer (``owed``) are
+sent again, never rendered again: first those of orders not looked at tonight
+(``Plan.backlog``), then each one held by its order's candidate (``Candidate.owed``),
+which sends it in its turn unless tonight writes a newer ticket for that order.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from datetime import datetime, timedelta
 
 from .facts import changed, order_changed
 from .models import Order
-from .outcomes import Count, PlanReason, Record, Skip, SkipReason, TicketStatus
+from .outcomes import Count, Owed, PlanReason, Record, Skip, SkipReason, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class Candidate:
     order: Order
     reason: PlanReason
     previous: Record | None
+    owed: Owed | None = None  # its earlier ticket, still to be sent (unless superseded)
 
 
 @dataclass
@@ -57,6 +63,7 @@ class Plan:
     skipped: list[Skip] = field(default_factory=list)
     counts: dict[Count, int] = field(default_factory=dict)
     highest_number: int | None = None  # the new watermark, once the run has finished
+    backlog: list[Owed] = field(default_factory=list)  # earlier tickets to send first
 
     def count(self, key: Count) -> None:
         self.counts[key] = self.counts.get(key, 0) + 1
@@ -94,9 +101,11 @@ def plan(
     skipped_before: Mapping[str, SkipReason],
     options: PlanOptions,
     now: datetime,
+    owed: Iterable[Owed] = (),
 ) -> Plan:
     """Decide every order's fate; candidates come out in orderId order."""
     result = Plan()
+    unsent = {ticket.api_id: ticket for ticket in owed}
     recheck_after = now - timedelta(days=options.recheck_days)
     listed = sorted(
         {o.api_id: o for o in orders}.values(),
@@ -120,7 +129,11 @@ def plan(
         if reason is None:
             result.count(Count.UNCHANGED)
         else:
-            result.candidates.append(Candidate(len(result.candidates), order, reason, previous))
+            held = unsent.pop(order.api_id, None)
+            result.candidates.append(
+                Candidate(len(result.candidates), order, reason, previous, held)
+            )
+    result.backlog = sorted(unsent.values(), key=lambda t: (t.number is None, t.number or 0))
     return result
 
 

@@ -8,6 +8,10 @@
 - ``skipped``: orders already reported as skipped (trial, unpaid), so the manifest lists
   each only the first time.
 - ``meta``: the watermark, the highest orderId a complete run has seen.
+- ``sends`` (``--print``): one row per ticket for the printer: ``owed`` (written, not sent
+  yet: the next run with ``--print`` sends it), ``sending`` (recorded *before* the job
+  goes out; a run killed then leaves it for ``dispatch`` to settle by asking the
+  printer) and ``sent`` (the printer, the job id, the time).
 
 Only the recorder writes here. ``read_only`` (dry runs) never creates or changes a file,
 not even SQLite's ``-wal``/``-shm`` companions.
@@ -22,13 +26,15 @@ import os
 import socket
 import sqlite3
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 from .errors import BatchError
-from .outcomes import Outcome, PlanReason, Record, Skip, SkipReason, TicketStatus
+from .outcomes import Outcome, Owed, PlanReason, Record, SendState, Skip, SkipReason, TicketStatus
 
-VERSION = 2
+VERSION = 3  # 2 -> 3: the sends table
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS printed (
     order_id     TEXT PRIMARY KEY,       -- the API id
@@ -56,8 +62,52 @@ CREATE TABLE IF NOT EXISTS meta (
     key          TEXT PRIMARY KEY,
     value        TEXT
 );
+CREATE TABLE IF NOT EXISTS sends (
+    ticket       TEXT PRIMARY KEY,       -- the PDF's full path: each ticket is sent once
+    order_id     TEXT NOT NULL,
+    order_number INTEGER,
+    order_name   TEXT,
+    manifest     TEXT NOT NULL,          -- the manifest.json that lists the ticket
+    step         TEXT NOT NULL,          -- owed | sending | sent
+    printer      TEXT,                   -- where it went, or is going
+    job_id       INTEGER,
+    error        TEXT,                   -- why it is still owed
+    doubt        INTEGER NOT NULL DEFAULT 0,   -- a killed send the printer could not settle
+    intent_at    TEXT,                   -- when its sending began
+    sent_at      TEXT,
+    listed       INTEGER NOT NULL DEFAULT 1    -- 0: sent, its manifest does not say so yet
+);
+CREATE INDEX IF NOT EXISTS sends_step ON sends (step, order_number);
 """
 _RECORD_COLUMNS = "order_id, order_number, order_name, status, fingerprint, facts, problems, file"
+_SEND_COLUMNS = (
+    "ticket, order_id, order_number, order_name, manifest, error, doubt, "
+    "step, printer, job_id, intent_at, listed"
+)
+
+
+class SendStep(StrEnum):
+    """Where a ticket is on its way to the printer (the ``sends`` table)."""
+
+    OWED = "owed"
+    SENDING = "sending"
+    SENT = "sent"
+
+
+@dataclass(frozen=True)
+class SendRow:
+    """One row of ``sends``."""
+
+    owed: Owed
+    step: SendStep
+    printer: str | None
+    job_id: int | None
+    intent_at: datetime | None
+    listed: bool
+
+    @property
+    def state(self) -> SendState:
+        return SendState.SENT if self.step is SendStep.SENT else SendState.NOT_SENT
 
 
 def _now() -> str:
@@ -155,12 +205,27 @@ class StateDB:
     def forget(self, api_id: str) -> None:
         self._db.execute("DELETE FROM printed WHERE order_id = ?", (api_id,))
 
-    def commit(self, outcome: Outcome) -> None:
+    def commit(self, outcome: Outcome, manifest: Path | None = None) -> list[Owed]:
         """The ticket is on disk and in the manifest: remember it, forget its pending
-        row, in one transaction."""
+        row, in one transaction. A ticket for the printer (``outcome.delivery``) is owed
+        from now on, and replaces any older ticket of the order still owed: those are
+        returned, superseded (a stale ticket must never print after the new one)."""
         with self._transaction():
             self._upsert(outcome.record())
             self._db.execute("DELETE FROM pending WHERE order_id = ?", (outcome.api_id,))
+            superseded = self._sends("order_id = ? AND step = 'owed' AND ticket != ?",
+                                     (outcome.api_id, outcome.path or ""))  # fmt: skip
+            for row in superseded:
+                self._db.execute("DELETE FROM sends WHERE ticket = ?", (row.owed.path,))
+            if outcome.delivery is not None and outcome.path and manifest is not None:
+                owed = outcome.owed(str(manifest))
+                self._db.execute(
+                    "INSERT OR IGNORE INTO sends (ticket, order_id, order_number, order_name, "
+                    "manifest, step, printer) VALUES (?,?,?,?,?,'owed',?)",
+                    (owed.path, owed.api_id, owed.number, owed.name, owed.manifest,
+                     outcome.delivery.printer),
+                )  # fmt: skip
+        return [row.owed for row in superseded]
 
     def record_failure(self, outcome: Outcome) -> None:
         """A failed order is retried next run; an earlier good ticket stays the reference
@@ -209,6 +274,69 @@ class StateDB:
     def pending(self) -> list[tuple[Outcome, Path]]:
         rows = self._db.execute("SELECT outcome, manifest FROM pending ORDER BY created_at")
         return [(Outcome.from_json(json.loads(o)), Path(m)) for o, m in rows.fetchall()]
+
+    # -- tickets for the printer ---------------------------------------------------------
+
+    def sends(self, step: SendStep | None = None) -> list[SendRow]:
+        """Rows of ``sends`` (at ``step``), in orderId order."""
+        if step is None:
+            return self._sends("1", ())
+        return self._sends("step = ?", (step.value,))
+
+    def owed(self) -> list[Owed]:
+        """Tickets written for the printer and not sent yet, in orderId order."""
+        return [row.owed for row in self.sends(SendStep.OWED)]
+
+    def mark_sending(self, ticket: str, printer: str) -> None:
+        """Before the job goes out: a kill from now on leaves a row to settle."""
+        self._db.execute(
+            "UPDATE sends SET step = 'sending', printer = ?, intent_at = ? WHERE ticket = ?",
+            (printer, datetime.now(UTC).isoformat(), ticket),
+        )
+
+    def mark_sent(self, ticket: str, printer: str, job_id: int) -> None:
+        """The printer took it: one statement, the moment its job id is known."""
+        self._db.execute(
+            "UPDATE sends SET step = 'sent', printer = ?, job_id = ?, sent_at = ?, error = NULL,"
+            " listed = 0 WHERE ticket = ?",
+            (printer, job_id, _now(), ticket),
+        )
+
+    def mark_listed(self, ticket: str) -> None:
+        self._db.execute("UPDATE sends SET listed = 1 WHERE ticket = ?", (ticket,))
+
+    def mark_owed(self, ticket: str, error: str | None, *, doubt: bool = False) -> None:
+        """Not sent (yet): the next run with ``--print`` tries again."""
+        self._db.execute(
+            "UPDATE sends SET step = 'owed', error = ?, doubt = MAX(doubt, ?) WHERE ticket = ?",
+            (error, int(doubt), ticket),
+        )
+
+    def forget_send(self, ticket: str) -> None:
+        self._db.execute("DELETE FROM sends WHERE ticket = ?", (ticket,))
+
+    def job_ids(self, printer: str) -> set[int]:
+        """The job ids recorded for ``printer``: jobs that are certainly not an orphan."""
+        rows = self._db.execute(
+            "SELECT job_id FROM sends WHERE printer = ? AND job_id IS NOT NULL", (printer,)
+        )
+        return {r[0] for r in rows.fetchall()}
+
+    def _sends(self, where: str, args: tuple) -> list[SendRow]:
+        rows = self._db.execute(
+            f"SELECT {_SEND_COLUMNS} FROM sends WHERE {where} ORDER BY order_number, ticket", args
+        )
+        return [
+            SendRow(
+                owed=Owed(row[0], row[1], row[2], row[3] or "", row[4], row[5], bool(row[6])),
+                step=SendStep(row[7]),
+                printer=row[8],
+                job_id=row[9],
+                intent_at=datetime.fromisoformat(row[10]) if row[10] else None,
+                listed=bool(row[11]),
+            )
+            for row in rows.fetchall()
+        ]
 
     # -- skipped orders and the watermark -----------------------------------------------
 

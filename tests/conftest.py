@@ -1,4 +1,5 @@
-"""Shared fixtures: a real sandbox over loopback, settings pointing at it, a CLI runner."""
+"""Shared fixtures: a real sandbox over loopback, settings pointing at it, a CLI runner,
+and real print servers (an IPP printer emulator, a CUPS scheduler)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 
 from prodsheets.sandbox import DEFAULT_BRAND, DEFAULT_TOKEN, Sandbox, SandboxData
 
+from printers import PrintServers, missing_programs
 from stations import station_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,10 +80,30 @@ def env_for(tmp_path, monkeypatch):
             monkeypatch.setenv(key, value)
         return env
 
-    monkeypatch.delenv("PRODSHEETS_QR_TEMPLATE", raising=False)
-    monkeypatch.delenv("PRODSHEETS_ASSET_HOSTS", raising=False)
+    for variable in ("PRODSHEETS_QR_TEMPLATE", "PRODSHEETS_ASSET_HOSTS", "PRODSHEETS_PRINTER",
+                     "PRODSHEETS_PRINTER_FINGERPRINT", "PRODSHEETS_STATION_PASSWORD"):  # fmt: skip
+        monkeypatch.delenv(variable, raising=False)
     monkeypatch.chdir(tmp_path)
     return point
+
+
+@pytest.fixture
+def run_batch(env_for, cli, tmp_path):
+    """Run a batch against ``server`` into tmp/print with a private state file; returns
+    the result and the run's manifest (``_path``: where it is), or None."""
+
+    def run(server: Sandbox, *args: str):
+        env_for(server)
+        result = cli("batch", "--out", str(tmp_path / "print"), "--state",
+                     str(tmp_path / "state.sqlite3"), "--jobs", "1", *args)  # fmt: skip
+        manifest = None
+        lines = result.stdout.strip().splitlines()
+        if lines and lines[-1].endswith("manifest.json"):
+            manifest = json.loads(Path(lines[-1]).read_text())
+            manifest["_path"] = Path(lines[-1])
+        return result, manifest
+
+    return run
 
 
 @pytest.fixture
@@ -184,3 +206,31 @@ def listener():
     server = _Routes()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def print_servers():
+    """A private D-Bus and cupsd for the session (printers and queues are per test).
+    Fails, never skips, when a program is missing: CI must have installed them."""
+    missing = missing_programs()
+    if missing:
+        pytest.fail(f"print servers cannot start, missing: {', '.join(missing)} "
+                    "(.ci/run installs them)")  # fmt: skip
+    servers = PrintServers().start()
+    yield servers
+    servers.close()
+
+
+@pytest.fixture
+def printer(print_servers):
+    """A fresh emulated IPP Everywhere printer that accepts PDF."""
+    emulator = print_servers.printer()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def cups(print_servers, monkeypatch):
+    """``lp``, ``lpstat`` and ``lpoptions`` (the product's too) talk to the test cupsd."""
+    monkeypatch.setenv("CUPS_SERVER", print_servers.cups_server)
+    return print_servers

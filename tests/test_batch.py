@@ -28,24 +28,6 @@ PRINTABLE = ["#1001", "#1002", "#1003", "#1004", "#1005", "#1006", "#1007", "#W-
 GUITAR_DESIGN_ID = "5e74283608310f001714de63"
 
 
-@pytest.fixture
-def run_batch(env_for, cli, tmp_path):
-    """Run a batch against ``server`` into tmp/print with a private state file."""
-
-    def run(server: Sandbox, *args: str):
-        env_for(server)
-        result = cli("batch", "--out", str(tmp_path / "print"), "--state",
-                     str(tmp_path / "state.sqlite3"), "--jobs", "1", *args)  # fmt: skip
-        manifest = None
-        lines = result.stdout.strip().splitlines()
-        if lines and lines[-1].endswith("manifest.json"):
-            manifest = json.loads(Path(lines[-1]).read_text())
-            manifest["_path"] = Path(lines[-1])
-        return result, manifest
-
-    return run
-
-
 def names(manifest, status=None) -> list[str]:
     return [t["order_name"] for t in manifest["tickets"] if status in (None, t["status"])]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prodsheets.config import DEFAULT_ASSET_HOSTS, PageSize, load_settings
+from prodsheets.config import DEFAULT_ASSET_HOSTS, PageSize, PrinterAddress, load_settings
 from prodsheets.errors import ConfigError
 
 
@@ -93,6 +93,41 @@ def test_settings_cannot_be_changed_after_the_check(tmp_path):
     settings = load_settings({}, environ={}, cwd=tmp_path)
     with pytest.raises(AttributeError):
         settings.qr_template = "{order_id.__class__}"  # type: ignore[misc]
+
+
+def test_the_printer_from_flag_env_or_file(tmp_path):
+    (tmp_path / "prodsheets.toml").write_text('printer = "workshop"\n')
+    from_file = load_settings({}, environ={}, cwd=tmp_path)
+    assert from_file.printer == PrinterAddress("workshop") and from_file.printer.is_queue
+    env = {"PRODSHEETS_PRINTER": "ipps://printer.local/ipp/print",
+           "PRODSHEETS_PRINTER_FINGERPRINT": "ab" * 32}  # fmt: skip
+    from_env = load_settings({}, environ=env, cwd=tmp_path)
+    assert str(from_env.printer) == "ipps://printer.local/ipp/print"
+    assert not from_env.printer.is_queue
+    assert from_env.printer_fingerprint == ":".join(["AB"] * 32)
+    from_flag = load_settings({"printer": "front-desk"}, environ=env, cwd=tmp_path)
+    assert from_flag.printer == PrinterAddress("front-desk")
+    assert load_settings({}, environ={}, cwd=tmp_path / "x").printer is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("socket://10.0.0.9:9100", "set up a CUPS queue"),
+        ("ipp:///ipp/print", "names no host"),
+        ("work shop", "neither a CUPS queue name nor a printer URI"),
+        ("-o", "neither a CUPS queue name nor a printer URI"),
+        ("a/b", "neither a CUPS queue name nor a printer URI"),
+    ],
+)
+def test_a_printer_that_cannot_be_one_is_refused_at_once(tmp_path, value, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"printer": value}, environ={}, cwd=tmp_path)
+
+
+def test_a_fingerprint_is_checked(tmp_path):
+    with pytest.raises(ConfigError, match="printer_fingerprint: not a SHA-256 fingerprint"):
+        load_settings({}, environ={"PRODSHEETS_PRINTER_FINGERPRINT": "abc"}, cwd=tmp_path)
 
 
 def test_station_password_is_checked_and_never_shown(tmp_path):

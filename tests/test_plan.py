@@ -8,7 +8,7 @@ import pytest
 
 from prodsheets.facts import fingerprint, order_facts
 from prodsheets.models import Order
-from prodsheets.outcomes import Count, PlanReason, Record, SkipReason, TicketStatus
+from prodsheets.outcomes import Count, Owed, PlanReason, Record, SkipReason, TicketStatus
 from prodsheets.plan import Candidate, Floor, PlanOptions, judge, listing_floor, plan
 
 NOW = datetime(2026, 11, 27, 2, 30, tzinfo=UTC)
@@ -128,3 +128,15 @@ def test_filtered_runs_do_not_move_the_watermark():
     assert PlanOptions(statuses=("pending",)).filtered
     assert PlanOptions(until=NOW).filtered
     assert not PlanOptions(force=True, include_trial=True).filtered
+
+
+def test_tickets_still_owed_to_the_printer_are_sent_first_or_in_their_orders_turn():
+    recent, old, gone = order(10, days_ago=1), order(3), order(2)
+    remembered = {o.api_id: printed(o) for o in (recent, old)}
+    owed = [Owed(f"/print/order-{o.number}.pdf", o.api_id, o.number, o.name, "/print/m.json")
+            for o in (recent, old, gone)]  # fmt: skip
+    result = plan([recent, old], remembered, {}, PlanOptions(), NOW, owed=owed)
+    (candidate,) = result.candidates  # recent: re-checked tonight, may get a new ticket
+    assert candidate.order == recent and candidate.owed == owed[0]
+    assert [t.number for t in result.backlog] == [2, 3]  # not looked at: sent first, in order
+    assert plan([recent], remembered, {}, PlanOptions(), NOW).backlog == []  # no --print

@@ -22,7 +22,7 @@ class Killed(BaseException):
 
 
 class DiesInCommit(StateDB):
-    def commit(self, outcome: Outcome) -> None:
+    def commit(self, outcome: Outcome, manifest=None) -> list:
         raise Killed
 
 

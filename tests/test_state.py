@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from prodsheets.errors import BatchError
 from prodsheets.models import Order
-from prodsheets.outcomes import Outcome, PlanReason, Skip, SkipReason, TicketStatus
-from prodsheets.state import BatchLock, StateDB
+from prodsheets.outcomes import Delivery, Outcome, PlanReason, Skip, SkipReason, TicketStatus
+from prodsheets.state import SCHEMA, BatchLock, SendStep, StateDB
 
 
 def outcome(n: int = 1, status=TicketStatus.PRINTED, **more) -> Outcome:
@@ -119,3 +120,47 @@ def test_lock_is_exclusive_and_names_its_holder(tmp_path):
         BatchLock(tmp_path / "s.sqlite3").acquire()
     with BatchLock(tmp_path / "s.sqlite3"):  # released: free again
         pass
+
+
+def test_a_version_2_file_gains_the_sends_table(tmp_path):
+    """A state file written before --print existed opens, migrated, with nothing owed."""
+    path = tmp_path / "v2.sqlite3"
+    db = sqlite3.connect(path)
+    schema = SCHEMA.split("CREATE TABLE IF NOT EXISTS sends")[0]
+    db.executescript(schema + "PRAGMA user_version = 2;")
+    db.execute("INSERT INTO printed VALUES ('a', 1, '#1', 'printed', 'f', '{}', '[]', 'x', 't')")
+    db.commit()
+    db.close()
+    for read_only in (True, False):
+        state = StateDB(path, read_only=read_only)
+        assert state.get("a").status is TicketStatus.PRINTED and state.sends() == []
+        state.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    db.close()
+
+
+def test_a_ticket_for_the_printer_is_owed_until_sent_and_a_new_one_replaces_it(tmp_path):
+    state = StateDB(tmp_path / "s.sqlite3")
+    first = outcome(1, delivery=Delivery("workshop"))
+    assert state.commit(first, tmp_path / "run1" / "manifest.json") == []
+    (owed,) = state.owed()
+    assert (owed.path, owed.api_id, owed.name, owed.manifest) == (
+        "/print/order-1.pdf", first.api_id, "#1", str(tmp_path / "run1" / "manifest.json"),
+    )  # fmt: skip
+    state.mark_sending(owed.path, "workshop")
+    assert state.owed() == [] and state.sends(SendStep.SENDING)[0].intent_at is not None
+    state.mark_owed(owed.path, "printer down")
+    assert state.owed()[0].error == "printer down"
+    newer = replace(first, path="/print/2/order-1.pdf")  # the order changed: a new ticket
+    (superseded,) = state.commit(newer, tmp_path / "run2" / "manifest.json")
+    assert superseded.path == "/print/order-1.pdf"
+    assert [o.path for o in state.owed()] == ["/print/2/order-1.pdf"]
+    state.mark_sending("/print/2/order-1.pdf", "workshop")
+    state.mark_sent("/print/2/order-1.pdf", "workshop", 17)
+    (row,) = state.sends()
+    assert (row.step, row.job_id, row.listed) == (SendStep.SENT, 17, False)
+    state.mark_listed(row.owed.path)
+    assert state.sends()[0].listed and state.job_ids("workshop") == {17}
+    assert state.commit(outcome(2), tmp_path / "m.json") == [] and len(state.sends()) == 1
+    state.close()

@@ -206,7 +206,6 @@ def test_resolve_under_allows_links_that_stay_inside(tmp_path):
 
 def test_serve_refuses_other_addresses_without_a_password(sandbox, env_for, cli, monkeypatch):
     env_for(sandbox)
-    monkeypatch.delenv("PRODSHEETS_STATION_PASSWORD", raising=False)
     result = cli("serve", "--host", "0.0.0.0", "--port", "0")
     assert result.exit_code == 2
     assert "serving on 0.0.0.0 lets other machines in: set a station password first" in (

@@ -6,7 +6,8 @@ stderr, never a traceback); 2 usage; 130 interrupted. stdout carries only the pa
 files written; everything else goes to stderr.
 
 The commands live beside this file, a few lines each over the library:
-``orders.py`` (order, render), ``nightly.py`` (batch, demo), ``servers.py`` (sandbox).
+``orders.py`` (order, render), ``nightly.py`` (batch, demo), ``printer.py`` (print, and
+the --print options), ``servers.py`` (sandbox).
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def main(
       export PRODSHEETS_BRAND=acme PRODSHEETS_TOKEN=…
       prodsheets order 1001                 # ticket for orderId 1001
       prodsheets order '#1001' -o tickets/  # by shop order name
+      prodsheets order 1001 --print --printer workshop   # and print it
       prodsheets batch --out /srv/print     # the nightly print folder
+      prodsheets print --check --printer workshop        # can it print now?
       prodsheets sandbox                    # a local API to try it all
       prodsheets demo                       # sandbox + batch into ./out
     """
@@ -129,9 +132,9 @@ LAYOUT_OPTIONS = (
 )
 
 
-from . import nightly, orders, servers  # noqa: E402  (the commands register on ``main``)
+from . import nightly, orders, printer, servers  # noqa: E402  (the commands register on ``main``)
 
-__all__ = ["main", "nightly", "orders", "servers"]
+__all__ = ["main", "nightly", "orders", "printer", "servers"]
 
 if __name__ == "__main__":  # pragma: no cover
     main()

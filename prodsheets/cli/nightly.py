@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from . import EXIT_INTERRUPTED, EXIT_LOOK, LAYOUT_OPTIONS, main, options, settings_for
+from .printer import NO_PRINTER, PRINT_OPTIONS
 
 
 def _date(end: bool):
@@ -67,38 +68,49 @@ def parse_date(value: str, *, end: bool = False) -> datetime:
     "--recheck-days", type=click.IntRange(min=0), default=14, show_default=True,
     help="Look again at orders this recent: edited designs, late payments.",
 )  # fmt: skip
-@options(*LAYOUT_OPTIONS)
+@options(*LAYOUT_OPTIONS, *PRINT_OPTIONS)
 @click.pass_context
 def batch(ctx: click.Context, out_dir: Path, dry_run: bool, jobs: int, state_path: Path | None,
-          combined: bool, **chosen: Any) -> None:  # fmt: skip
-    """Print every new paid order into tonight's print folder.
+          combined: bool, send: bool, printer: str | None, wait: bool, wait_timeout: float,
+          **chosen: Any) -> None:  # fmt: skip
+    """Print every new paid order into tonight's print folder (and, with --print,
+    send each ticket to the printer).
 
     Safe to re-run (prints only what is new or changed; a changed order is marked
     REVISED), safe to kill (no half-written PDF; the next run finishes the rest) and
     safe to interrupt (Ctrl-C or SIGTERM stop it at the next ticket). The last line on
     stdout is the path of the run's manifest.json.
 
+    With --print every ticket of the run is sent once, in orderId order, after its
+    PDF is in place. Tickets the printer did not take (down, refusing, gone mid-run)
+    are marked "not sent" in the manifest and the next run sends exactly those.
+
     \b
-    Exit: 0 all printed complete, 3 some incomplete or failed, 1 could not start or
-    stopped on an error, 130 interrupted.
+    Exit: 0 all printed complete (and sent), 3 some incomplete, failed or not sent,
+    1 could not start or stopped on an error, 130 interrupted.
     \b
     Examples:
       prodsheets batch --out /srv/print
       prodsheets batch --out /srv/print --since 2026-11-01 --combined
       prodsheets batch --out /srv/print --dry-run
-      # crontab: 30 2 * * *  prodsheets batch --out /srv/print --combined
+      prodsheets batch --out /srv/print --print --printer workshop
+      # crontab: 30 2 * * *  prodsheets batch --out /srv/print --combined --print
     """
     from ..api import ApiClient
     from ..batch import BatchOptions
     from ..plan import PlanOptions
 
     layout = {k: chosen.pop(k) for k in ("page_size", "template_dir", "qr_template")}
-    settings = settings_for(ctx, **layout)
+    settings = settings_for(ctx, printer=printer, **layout)
+    send = send or printer is not None
+    if send and settings.printer is None:
+        raise click.UsageError(NO_PRINTER)
     api_url, brand, token = settings.require_api()
     chosen["payment_statuses"] = chosen["payment_statuses"] or ("paid",)
     batch_options = BatchOptions(
         out_dir=out_dir, plan=PlanOptions(**chosen), dry_run=dry_run, jobs=jobs,
-        state_path=state_path, combined=combined,
+        state_path=state_path, combined=combined, send=send,
+        wait=wait_timeout if wait else None,
     )  # fmt: skip
     with ApiClient(api_url, brand, token) as client:
         ctx.exit(_report(_run(client, settings, batch_options)))
@@ -140,6 +152,9 @@ def _report(report) -> int:
             click.echo(f"{candidate.order.label}: would {candidate.reason.would}")
         for skip in report.skipped:
             click.echo(f"{skip.order.label}: skip ({skip.reason.describe(skip.order)})")
+        for owed in report.backlog:
+            why = f" (not sent before: {owed.error})" if owed.error else ""
+            click.echo(f"{owed.label}: would send {owed.path}{why}")
         if report.interrupted:
             click.echo("interrupted before anything was printed", err=True)
             return EXIT_INTERRUPTED
@@ -156,10 +171,13 @@ def _report(report) -> int:
     for outcome in report.needs_attention:
         click.echo(f"{outcome.status.upper()}: {outcome.label}: " + "; ".join(outcome.problems),
                    err=True)  # fmt: skip
+    trouble = _report_sending(report)
+    sending = (f", sent {counts[Count.SENT]}, not sent {counts[Count.NOT_SENT]}"
+               if report.sending is not None else "")  # fmt: skip
     click.echo(
         f"printed {counts[Count.PRINTED]}, incomplete {counts[Count.INCOMPLETE]}, "
         f"failed {counts[Count.FAILED]}, skipped {len(report.skipped)}, "
-        f"already printed {counts[Count.UNCHANGED]} -> {report.run_dir}",
+        f"already printed {counts[Count.UNCHANGED]}{sending} -> {report.run_dir}",
         err=True,
     )
     click.echo(str(report.manifest_path))
@@ -169,7 +187,35 @@ def _report(report) -> int:
     if report.error:
         click.echo(f"Error: the run stopped early: {report.error}", err=True)
         return 1
-    return EXIT_LOOK if report.needs_attention else 0
+    return EXIT_LOOK if report.needs_attention or trouble else 0
+
+
+def _report_sending(report) -> bool:
+    """What was sent, on stderr; whether any ticket needs a look (not sent, in doubt, or
+    with --wait not completed). One line per reason a ticket was not sent."""
+    if report.sending is None:
+        return False
+    for sent in report.sending.sent:
+        click.echo(sent.describe(), err=True)
+    reasons: dict[int, tuple[BaseException, list[str]]] = {}
+    for owed, error in report.sending.failed:
+        reasons.setdefault(id(error), (error, []))[1].append(owed.file)
+    for error, files in reasons.values():
+        click.echo(f"NOT SENT: {files[0]}: {error}", err=True)
+        if len(files) > 1:
+            more = ", ".join(files[1:6]) + (", …" if len(files) > 6 else "")
+            click.echo(f"NOT SENT: {len(files) - 1} more for the same reason: {more}", err=True)
+    for owed in report.sending.doubtful:
+        click.echo(
+            f"warning: {owed.file}: a run was killed while sending it and the printer "
+            "could not say whether it got it; sent again, it may print twice",
+            err=True,
+        )
+    if report.not_sent:
+        click.echo(f"not sent: {report.not_sent} ticket(s), marked in the manifest; the next "
+                   "run with --print sends them", err=True)  # fmt: skip
+    stalled = any(sent.needs_attention for sent in report.sending.sent)
+    return bool(report.not_sent or report.sending.doubtful or stalled)
 
 
 @main.command()

@@ -10,6 +10,7 @@ import click
 
 from ..errors import AuthError, ConfigError, InputError, ProdsheetsError, WrongBrandError
 from . import EXIT_LOOK, LAYOUT_OPTIONS, main, options, settings_for
+from .printer import PRINT_OPTIONS, SendLog, sender_for
 
 OUTPUT_OPTIONS = (
     click.option(
@@ -37,8 +38,8 @@ def _refs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
         raise click.BadParameter(str(exc)) from None
 
 
-def report_written(written) -> None:
-    """Path on stdout; warnings and problems on stderr."""
+def report_written(written, sends: SendLog | None = None) -> None:
+    """Path on stdout; warnings, problems and how sending went on stderr."""
     click.echo(str(written.path))
     for warning in written.warnings:
         click.echo(f"warning: {written.order.label}: {warning}", err=True)
@@ -46,32 +47,46 @@ def report_written(written) -> None:
         click.echo(f"INCOMPLETE: {written.path} ({written.order.label}):", err=True)
         for problem in written.problems:
             click.echo(f"  - {problem}", err=True)
+    if sends is not None and written.sent is not None:
+        sends.sent(written.sent)
+    elif sends is not None and written.send_error is not None:
+        sends.failed(written.path.name, written.send_error)
 
 
 @main.command()
 @click.argument("refs", nargs=-1, required=True, metavar="REF...", callback=_refs)
-@options(*OUTPUT_OPTIONS, *LAYOUT_OPTIONS)
+@options(*OUTPUT_OPTIONS, *LAYOUT_OPTIONS, *PRINT_OPTIONS)
 @click.pass_context
-def order(ctx: click.Context, refs, out_dir: Path, html: bool, **layout: Any) -> None:
-    """Write the job ticket PDF of each order.
+def order(ctx: click.Context, refs, out_dir: Path, html: bool, send: bool, printer: str | None,
+          wait: bool, wait_timeout: float, **layout: Any) -> None:  # fmt: skip
+    """Write the job ticket PDF of each order (and, with --print, print it).
 
     REF is the order's API id (5e69254b714841168b8d9825), its orderId (1001)
     or its shop order name ('#1001'). Prints the path of each PDF written.
-    When some REFs fail, the others are still printed (exit 3).
+    When some REFs fail, the others are still printed (exit 3). With --print
+    each PDF goes to the printer once written (stderr: "sent order-1001.pdf to
+    workshop (job 17)"); a ticket written but not sent is exit 3.
 
     \b
     Examples:
       prodsheets order 1001
       prodsheets order '#1001' 1002 -o tickets/ --page-size Letter
       prodsheets order 5e69254b714841168b8d9825 --qr-template '{order_id}/{item}'
+      prodsheets order 1001 --print --printer workshop
+      prodsheets order 1001 --print --printer ipp://printer.local/ipp/print --wait
     """
     from ..api import ApiClient
     from ..pipeline import find_order
 
-    settings = settings_for(ctx, **layout)
+    settings = settings_for(ctx, printer=printer, **layout)
+    sender = sender_for(settings, wait=wait, wait_timeout=wait_timeout) if send or printer else None
     api_url, brand, token = settings.require_api()
     failures = incomplete = 0
-    with ApiClient(api_url, brand, token) as client, _pipeline(settings, client) as pipeline:
+    sends = SendLog() if sender is not None else None
+    with (
+        ApiClient(api_url, brand, token) as client,
+        _pipeline(settings, client, sender=sender) as pipeline,
+    ):
         for ref in refs:
             try:
                 written = pipeline.write(find_order(client, ref), out_dir, html=html)
@@ -83,14 +98,15 @@ def order(ctx: click.Context, refs, out_dir: Path, html: bool, **layout: Any) ->
                 click.echo(f"Error: {ref.value}: {exc}", err=True)
                 failures += 1
                 continue
-            report_written(written)
+            report_written(written, sends)
             incomplete += not written.complete
     if failures == len(refs):
         ctx.exit(1)
-    ctx.exit(EXIT_LOOK if failures or incomplete else 0)
+    unsent = sends.trouble if sends is not None else 0
+    ctx.exit(EXIT_LOOK if failures or incomplete or unsent else 0)
 
 
-def _pipeline(settings, client=None, get_design=None):
+def _pipeline(settings, client=None, get_design=None, sender=None):
     from ..assets import AssetStore
     from ..designs import DesignSource
     from ..pipeline import Pipeline
@@ -102,6 +118,8 @@ def _pipeline(settings, client=None, get_design=None):
         brand=(client.brand if client else settings.brand) or "",
         qr_template=settings.qr_template,
         renderer=lambda: Renderer.from_settings(settings),
+        sender=sender,
+        page_size=settings.page_size,
     )
 
 
