@@ -2,9 +2,10 @@
 station under waitress and the sandbox. Screenshots of the pages are kept in
 tests/artifacts/ (not committed).
 
-These tests fail, never skip, without chromium: CI (``.ci/run``) installs it. Chromium
-is started with every host name mapped to nothing, so it sends no DNS query and no
-packet anywhere but to the station on 127.0.0.1.
+Print ticket sends to a real IPP printer emulator (``printers.py``). These tests fail,
+never skip, without chromium or the print servers: CI (``.ci/run``) installs them.
+Chromium is started with every host name mapped to nothing, so it sends no DNS query and
+no packet anywhere but to the station on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from prodsheets.cli import main
+from prodsheets.config import PrinterAddress
 from prodsheets.sandbox import Sandbox
 
 import pdfcheck
@@ -48,16 +50,19 @@ def browser():
 
 
 class Live:
-    def __init__(self, url: str, sandbox: Sandbox) -> None:
+    def __init__(self, url: str, sandbox: Sandbox, printer) -> None:
         self.url = url
         self.sandbox = sandbox
+        self.printer = printer  # the IPP printer emulator Print ticket sends to
 
 
 @pytest.fixture(scope="module")
-def live(sample_data, tmp_path_factory):
-    """A station over its own sandbox, with one nightly run in --out: #1005 incomplete
-    (its logo is gone from the CDN) and #1006 failed (its design could not be had)."""
+def live(sample_data, tmp_path_factory, print_servers):
+    """A station over its own sandbox, printing to an emulated IPP printer, with one
+    nightly run in --out: #1005 incomplete (its logo is gone from the CDN) and #1006
+    failed (its design could not be had)."""
     tmp = tmp_path_factory.mktemp("live")
+    printer = print_servers.printer()
     with Sandbox(copy.deepcopy(sample_data)) as sandbox:
         sandbox.data.assets.pop("logo-bakery.png")
         sandbox.inject(503, 10**6, path_contains=f"/designs/{DESIGN_1006}", retry_after="0")
@@ -73,10 +78,12 @@ def live(sample_data, tmp_path_factory):
         )  # fmt: skip
         assert result.exit_code == 3, result.stderr
         sandbox._injections.clear()
-        app, desk = station_app(sandbox, tmp / "out", tmp / "cache")
+        address = PrinterAddress.parse(printer.uri)
+        app, desk = station_app(sandbox, tmp / "out", tmp / "cache", printer=address)
         with serving(app) as url:
-            yield Live(url, sandbox)
+            yield Live(url, sandbox, printer)
         desk.close()
+    printer.stop()
 
 
 class Watch:
@@ -151,6 +158,13 @@ def test_type_an_order_number_press_enter_see_the_order_and_its_ticket(page, liv
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, "order-1024x768")
 
+    page.get_by_role("button", name="Print ticket").click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"Sent to {live.printer.uri} (job 1): order-1001.pdf"
+    )
+    received = live.printer.received("order-1001.pdf")
+    assert received.document.read_bytes().startswith(b"%PDF-")
+
     # The next scan goes straight in: the box has the focus again, no mouse needed.
     expect(page.get_by_label("Order or QR code")).to_be_focused()
     page.keyboard.type("#W-2041")
@@ -188,10 +202,18 @@ def test_scan_a_current_ticket_then_see_it_out_of_date_after_a_change(page, live
         "#1004 item 2 of 2 changed quantity, Case; print the new ticket"
     )
     expect(page.locator("#item-2 .qty-value")).to_have_text("4")
-    expect(verdict.get_by_role("link", name="Download the new ticket")).to_be_visible()
     shot(page, "order-out-of-date-1024x768")
     scan(page, live, first)  # item 1 did not change: that paper is still good
     expect(page.locator("#verdict h2")).to_have_text("Current ticket")
+
+    scan(page, live, second)
+    page.get_by_role("button", name="Print new ticket").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Sent to {live.printer.uri} (job ")
+    new = tmp_path / "new.pdf"
+    new.write_bytes(live.printer.received("order-1004.pdf").document.read_bytes())
+    scan(page, live, pdfcheck.qr_codes(new)[1][0])  # the new paper in hand
+    expect(page.locator("#verdict h2")).to_have_text("Current ticket")
+    expect(page.locator("#item-2 .qty-value")).to_have_text("4")
     assert page.watch.errors == [] and page.watch.dialogs == []
 
 

@@ -12,6 +12,7 @@ import click
 
 from ..errors import InputError
 from . import LAYOUT_OPTIONS, main, options, settings_for
+from .printer import PRINTER_OPTION
 
 
 @main.command()
@@ -177,6 +178,7 @@ def sandbox_data(
     "--threads", default=4, show_default=True, type=click.IntRange(1, 64),
     help="Requests answered at once.",
 )  # fmt: skip
+@PRINTER_OPTION
 @options(*LAYOUT_OPTIONS)
 @click.pass_context
 def serve(
@@ -187,22 +189,23 @@ def serve(
     trusted_proxy: str | None,
     url_prefix: str,
     threads: int,
+    printer: str | None,
     **layout,
 ) -> None:
     """Run the station: a web page for the workshop floor.
 
     Scan a ticket's QR code (or type an order number) to see the order as it is
     now, whether the ticket in your hand is still current, and its ticket to
-    preview and download. /runs lists the nightly runs in --out. Served by
-    waitress; the URL is printed on stderr. It listens on this machine only
-    unless --host says otherwise, which needs a station password
-    (PRODSHEETS_STATION_PASSWORD, or station_password in prodsheets.toml):
-    every page then asks for it.
+    preview, download or print (with a printer: --printer, PRODSHEETS_PRINTER).
+    /runs lists the nightly runs in --out. Served by waitress; the URL is
+    printed on stderr. It listens on this machine only unless --host says
+    otherwise, which needs a station password (PRODSHEETS_STATION_PASSWORD, or
+    station_password in prodsheets.toml): every page then asks for it.
 
     \b
     Examples:
       prodsheets serve                                # http://127.0.0.1:8080/
-      prodsheets serve --out /srv/print               # also list the nightly runs
+      prodsheets serve --out /srv/print --printer workshop
       PRODSHEETS_STATION_PASSWORD=… prodsheets serve --host 0.0.0.0 --port 8080
       prodsheets serve --trusted-proxy 127.0.0.1 --url-prefix /station  # behind nginx
     """
@@ -211,7 +214,7 @@ def serve(
     from ..station.security import load_secret_key
     from ..station.serving import Server, is_loopback
 
-    settings = settings_for(ctx, **layout)
+    settings = settings_for(ctx, printer=printer, **layout)
     settings.require_api()
     if not is_loopback(host) and not settings.station_password:
         raise click.UsageError(
@@ -235,6 +238,10 @@ def serve(
     click.echo(f"prodsheets station on {server.url}{url_prefix.rstrip('/')}/{login}", err=True)
     if out_dir is not None:
         click.echo(f"  runs from {out_dir}; tickets in {desk.tickets_dir}", err=True)
+    if desk.printer is None:
+        click.echo("  no printer: Print ticket is off (--printer, PRODSHEETS_PRINTER)", err=True)
+    else:
+        click.echo(f"  Print ticket sends to {desk.printer}", err=True)
     click.echo("  (Ctrl-C to stop)", err=True)
     try:
         server.serve_forever()

@@ -9,14 +9,18 @@
     GET  /assets/<file>            a design image or logo from the asset cache
     GET  /runs                     the nightly runs under --out, newest first
     GET  /runs/<folder>/<file>.pdf a ticket (or combined.pdf) of a run
+    POST /orders/<api id>/print    Print ticket (with a printer set up), then back to
+                                   the order page, which says how it went
     GET/POST /login, POST /logout  with a station password only
 
-GET never changes anything; every POST carries the CSRF token (``security.py``). Files
-are served only through ``files.resolve_under``. Errors become pages in ``app.py``.
+GET never changes anything and never prints; every POST carries the CSRF token
+(``security.py``), and a print form also its own key, so a double click prints once.
+Files are served only through ``files.resolve_under``. Errors become pages in ``app.py``.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +28,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
     redirect,
     render_template,
     request,
@@ -37,7 +42,7 @@ from ..images import PreparedImage
 from ..pipeline import OrderRef
 from ..scan import Scan, parse_scan
 from .app import station
-from .desk import OrderPage
+from .desk import OrderPage, Printed
 from .files import resolve_under
 from .runs import read_run, run_folders
 from .security import password_matches
@@ -66,7 +71,7 @@ def find() -> BaseResponse:
     return redirect(url_for(".order", ref=found.value))
 
 
-@bp.get("/orders/<path:ref>")
+@bp.get("/orders/<ref>")
 def order(ref: str) -> str:
     try:
         parsed = OrderRef.parse(ref)
@@ -90,7 +95,38 @@ def _order_page(page: OrderPage) -> str:
         ticket=page.written.ticket,
         pdf=pdf.name,
         pdf_stamp=pdf.stat().st_mtime_ns,
+        printer=station().desk.printer,
+        print_key=secrets.token_urlsafe(16),  # this page's print button prints once
     )
+
+
+@bp.post("/orders/<api_id>/print")
+def print_ticket(api_id: str) -> BaseResponse:
+    desk = station().desk
+    key = request.form.get("print_key", "")
+    if desk.printer is None:
+        abort(404)
+    if not key:
+        abort(400, description="This form has expired. Reload the page and try again.")
+    try:
+        ref = OrderRef.parse(api_id)
+    except ValueError:
+        abort(404)
+    printed = desk.print_order(ref, key)
+    _say_how_printing_went(printed)
+    return redirect(url_for(".order", ref=printed.order.api_id))
+
+
+def _say_how_printing_went(printed: Printed) -> None:
+    sent, error = printed.written.sent, printed.written.send_error
+    if sent is not None and printed.repeat:
+        flash(f"Already sent to {sent.printer} (job {sent.job_id}): not sent again.", "sent")
+    elif sent is not None:
+        flash(f"Sent to {sent.printer} (job {sent.job_id}): {sent.file}", "sent")
+    else:
+        flash(f"Not sent to {printed.printer}: {error}", "error")
+    for warning in printed.warnings:
+        flash(f"Printer: {warning}", "warning")
 
 
 @bp.get("/tickets/<name>")
