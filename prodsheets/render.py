@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import jinja2
 import weasyprint
@@ -33,6 +32,7 @@ from weasyprint.text.fonts import FontConfiguration
 from .config import PageSize, Settings
 from .errors import RenderError
 from .fetcher import LocalOnlyFetcher
+from .models import url_filename
 from .paths import fonts_dir, templates_dir
 from .qr import qr_png
 from .tickets import Problem, Ticket
@@ -106,9 +106,7 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=False,
         )
-        self.env.filters["basename"] = lambda url: unquote(
-            str(url).rsplit("/", 1)[-1].split("?")[0]
-        )
+        self.env.filters["basename"] = url_filename
         self._css_text = self._stylesheet_text()
         self.font_config = FontConfiguration()
         self._stylesheets = [

@@ -3,6 +3,7 @@ waitress in a thread (for the browser)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,3 +39,20 @@ def serving(app, **options) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+ORDER_1004 = "5e69254b7148411680000004"  # #1004: a guitar and, as item 2, a watch
+WATCH = "5e74283608310f0017000003"
+
+
+def change_1004(server: Sandbox, quantity: int, case: str | None = None) -> dict:
+    """What a shop changes after #1004's ticket was printed: item 2's quantity and, with
+    ``case``, its watch's first production-data value (``Case``). Returns the order."""
+    order = copy.deepcopy(server.orders_by_id[ORDER_1004])
+    order["items"][1]["quantity"] = quantity
+    server.replace_order(order)
+    if case is not None:
+        design = copy.deepcopy(server.designs_by_id[WATCH])
+        design["productionData"][0]["value"] = case
+        server.replace_design(design)
+    return order

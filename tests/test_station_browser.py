@@ -23,13 +23,12 @@ from prodsheets.config import PrinterAddress
 from prodsheets.sandbox import Sandbox
 
 import pdfcheck
-from stations import serving, station_app
+from stations import change_1004, serving, station_app
 
 CHROMIUM = os.environ.get("PRODSHEETS_CHROMIUM", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 XSS = "<img src=x onerror=alert(1)>"
-ORDER_1004, WATCH = "5e69254b7148411680000004", "5e74283608310f0017000003"
 DESIGN_1006, DESIGN_1007 = "5e74283608310f0017000009", "5e74283608310f001700000a"
 
 
@@ -190,12 +189,7 @@ def test_scan_a_current_ticket_then_see_it_out_of_date_after_a_change(page, live
     expect(verdict).to_contain_text("#1004 item 2 of 2")
     expect(page.locator("#item-2 .tag")).to_have_text("scanned")
 
-    order = copy.deepcopy(live.sandbox.orders_by_id[ORDER_1004])
-    order["items"][1]["quantity"] = 4
-    live.sandbox.replace_order(order)
-    design = copy.deepcopy(live.sandbox.designs_by_id[WATCH])
-    design["productionData"][0]["value"] = "Rose gold"
-    live.sandbox.replace_design(design)
+    change_1004(live.sandbox, 4, case="Rose gold")
     scan(page, live, second)
     expect(verdict.locator("h2")).to_have_text("Out of date")
     expect(verdict).to_contain_text(

@@ -16,10 +16,9 @@ from prodsheets.station import Patience
 
 import pages
 import pdfcheck
-from stations import station_app
+from stations import ORDER_1004, WATCH, change_1004, station_app
 
-ORDER_1004 = "5e69254b7148411680000004"  # a guitar and a watch
-GUITAR, WATCH = "5e74283608310f0017000007", "5e74283608310f0017000003"
+GUITAR = "5e74283608310f0017000007"  # item 1 of #1004
 BANNER = (
     "INCOMPLETE — this ticket does not show everything that was ordered. Check before building:"
 )
@@ -154,12 +153,7 @@ def test_scan_current_then_out_of_date_after_the_order_changes(sandbox, make_sta
     assert "Current ticket The ticket you scanned (#1004 item 2 of 2)" in page.text
     assert "Out of date" not in page.text
 
-    order = copy.deepcopy(sandbox.orders_by_id[ORDER_1004])
-    order["items"][1]["quantity"] = 5
-    sandbox.replace_order(order)
-    design = copy.deepcopy(sandbox.designs_by_id[WATCH])
-    design["productionData"][0]["value"] = "Rose gold"
-    sandbox.replace_design(design)
+    order = change_1004(sandbox, 5, case="Rose gold")
     page = open_page(client, f"/find?q={quote(second)}")
     assert "Out of date #1004 item 2 of 2 changed quantity, Case; print the new ticket" in page.text
     assert "Item 2 of 2 scanned Qty 5 Engraved Watch" in page.text and "Case Rose gold" in page.text

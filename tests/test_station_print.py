@@ -3,15 +3,13 @@ the printer received, and what the page says."""
 
 from __future__ import annotations
 
-import copy
-
 from prodsheets.config import PrinterAddress
 
 import pages
 import pdfcheck
+from stations import change_1004
 
-ORDER_1001, ORDER_1004 = "5e69254b714841168b8d9825", "5e69254b7148411680000004"
-WATCH = "5e74283608310f0017000003"
+ORDER_1001 = "5e69254b714841168b8d9825"
 
 
 def station_printing_to(make_station, sandbox, uri: str):
@@ -70,9 +68,7 @@ def test_out_of_date_scan_offers_print_new_ticket(sandbox, make_station, printer
     pdf = tmp_path / "old.pdf"
     pdf.write_bytes(client.get(page.link("Download PDF")).data)
     old = [c for codes in pdfcheck.qr_codes(pdf) for c in codes][1]
-    order = copy.deepcopy(sandbox.orders_by_id[ORDER_1004])
-    order["items"][1]["quantity"] = 7
-    sandbox.replace_order(order)
+    change_1004(sandbox, 7)
     scanned = client.get("/find", query_string={"q": old}, follow_redirects=True)
     page, form = print_form(client, scanned.request.path)
     assert "Out of date #1004 item 2 of 2 changed quantity" in page.text

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -39,6 +38,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..images import PreparedImage
+from ..models import url_filename
 from ..pipeline import OrderRef
 from ..scan import Scan, parse_scan
 from .app import station
@@ -214,6 +214,9 @@ def _local_path(wanted: str | None) -> str:
     return wanted
 
 
+bp.add_app_template_filter(url_filename, "basename")  # as the ticket names an image
+
+
 @bp.app_template_filter("asset_url")
 def asset_url(image: PreparedImage | None) -> str | None:
     return url_for("station.asset", name=image.path.name) if image is not None else None
@@ -222,8 +225,3 @@ def asset_url(image: PreparedImage | None) -> str | None:
 @bp.app_template_filter("when")
 def when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M %Z").strip() if moment else "—"
-
-
-@bp.app_template_filter("basename")
-def basename(url: Any) -> str:
-    return str(url).rsplit("/", 1)[-1].split("?")[0]
