@@ -13,19 +13,21 @@ from prodsheets.sandbox import Sandbox
 
 def station_app(server: Sandbox, out: Path, cache: Path, **options):
     """A station over ``server`` (Flask's test client: ``app.test_client()``) and its desk.
-    ``options``: ``password``, ``patience``, ``api_url``, ``qr_template``, ``secret_key``."""
+    ``options``: ``password``, ``patience``, ``secret_key``, ``printer_opener``, and
+    settings (``api_url``, ``qr_template``, ``printer``…)."""
     from prodsheets.config import Settings
     from prodsheets.station import Desk, Patience, create_app
 
     password = options.pop("password", None)
     patience = options.pop("patience", Patience())
     secret_key = options.pop("secret_key", b"k" * 32)
+    desk_options = {k: options.pop(k) for k in ("printer_opener",) if k in options}
     settings = Settings(
         **{"api_url": server.url, "brand": server.brand, "token": server.token, **options},
         cache_dir=cache,
         station_password=password,
     )
-    desk = Desk.from_settings(settings, out_dir=out, patience=patience)
+    desk = Desk.from_settings(settings, out_dir=out, patience=patience, **desk_options)
     return create_app(desk, secret_key=secret_key, password=password), desk
 
 

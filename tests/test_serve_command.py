@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -57,6 +58,18 @@ def test_serve_prints_its_url_serves_and_stops_on_sigterm(sandbox, env_for, tmp_
         code = process.wait(timeout=60)
         process.stderr.close()
     assert code == 0
+
+
+def test_a_port_in_use_is_one_line(sandbox, env_for, cli, tmp_path, monkeypatch):
+    env_for(sandbox)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("serve", "--port", str(port))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
 
 
 def test_behind_a_reverse_proxy(shared_sandbox, make_station):

@@ -3,7 +3,10 @@ the printer received, and what the page says."""
 
 from __future__ import annotations
 
+from test_printing import FakePrinter
+
 from prodsheets.config import PrinterAddress
+from prodsheets.errors import SendUncertain
 
 import pages
 import pdfcheck
@@ -109,6 +112,21 @@ def test_a_printer_that_is_off_or_takes_no_pdf_is_a_message(
         assert raster_only.documents() == []
     finally:
         raster_only.stop()
+
+
+def test_a_send_that_may_have_reached_the_printer_says_so(sandbox, make_station):
+    """The document went out, no answer came back: pressing again could print it twice."""
+    fake = FakePrinter(fail=[SendUncertain("no answer from fake after the document went out",
+                                           printer="fake")])  # fmt: skip
+    app = make_station(sandbox, printer=PrinterAddress.parse("fake"),
+                       printer_opener=lambda address, **options: fake)  # fmt: skip
+    client = app.test_client()
+    _, form = print_form(client, "/orders/1001")
+    said = pages.read(client.post(form["action"], data=form["fields"],
+                                  follow_redirects=True).text).text  # fmt: skip
+    assert ("Perhaps sent to fake: no answer from fake after the document went out. Look at "
+            "the printer before printing again.") in said  # fmt: skip
+    assert "Not sent" not in said and fake.submitted == []
 
 
 def test_printing_through_a_cups_queue(shared_sandbox, make_station, cups, printer):

@@ -223,27 +223,28 @@ def serve(
         )
     if url_prefix and not url_prefix.startswith("/"):
         raise click.BadParameter("must start with /, e.g. /station", param_hint="--url-prefix")
-    desk = Desk.from_settings(settings, out_dir=out_dir)
     try:
         secret = load_secret_key(default_state_dir() / "station.key")
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot keep the station's session key: {exc}") from None
-    app = create_app(desk, secret_key=secret, password=settings.station_password)
+    desk = Desk.from_settings(settings, out_dir=out_dir)
     try:
-        server = Server(app, host, port, threads=threads, trusted_proxy=trusted_proxy,
-                        url_prefix=url_prefix.rstrip("/"))  # fmt: skip
-    except OSError as exc:
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    login = " (station password required)" if settings.station_password else ""
-    click.echo(f"prodsheets station on {server.url}{url_prefix.rstrip('/')}/{login}", err=True)
-    if out_dir is not None:
-        click.echo(f"  runs from {out_dir}; tickets in {desk.tickets_dir}", err=True)
-    if desk.printer is None:
-        click.echo("  no printer: Print ticket is off (--printer, PRODSHEETS_PRINTER)", err=True)
-    else:
-        click.echo(f"  Print ticket sends to {desk.printer}", err=True)
-    click.echo("  (Ctrl-C to stop)", err=True)
-    try:
+        app = create_app(desk, secret_key=secret, password=settings.station_password)
+        try:
+            server = Server(app, host, port, threads=threads, trusted_proxy=trusted_proxy,
+                            url_prefix=url_prefix.rstrip("/"))  # fmt: skip
+        except OSError as exc:
+            raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        login = " (station password required)" if settings.station_password else ""
+        click.echo(f"prodsheets station on {server.url}{url_prefix.rstrip('/')}/{login}", err=True)
+        if out_dir is not None:
+            click.echo(f"  runs from {out_dir}; tickets in {desk.tickets_dir}", err=True)
+        if desk.printer is None:
+            click.echo("  no printer: Print ticket is off (--printer, PRODSHEETS_PRINTER)",
+                       err=True)  # fmt: skip
+        else:
+            click.echo(f"  Print ticket sends to {desk.printer}", err=True)
+        click.echo("  (Ctrl-C to stop)", err=True)
         server.serve_forever()
     finally:
         desk.close()

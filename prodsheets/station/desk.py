@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,7 +42,7 @@ from ..errors import ConfigError, ScanError
 from ..models import Order
 from ..paths import default_state_dir
 from ..pipeline import OrderRef, Pipeline, Written, find_order
-from ..printing import Sender, open_printer
+from ..printing import Printer, Sender, open_printer
 from ..scan import Check, Scan, check_now, parse_scan
 from ..versions import VersionArchive
 
@@ -103,6 +104,7 @@ class Desk:
         tickets_dir: Path,
         out_dir: Path | None = None,
         patience: Patience = Patience(),
+        printer_opener: Callable[..., Printer] = open_printer,
     ) -> None:
         self.settings = settings
         self.client = client
@@ -110,6 +112,7 @@ class Desk:
         self.tickets_dir = Path(tickets_dir)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.patience = patience
+        self._open_printer = printer_opener
         self.archive = VersionArchive(settings.cache_dir)
         self._renderer: Renderer | None = None
         self._renderer_lock = threading.Lock()
@@ -118,10 +121,15 @@ class Desk:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, out_dir: Path | None = None, patience: Patience = Patience()
+        cls,
+        settings: Settings,
+        out_dir: Path | None = None,
+        patience: Patience = Patience(),
+        printer_opener: Callable[..., Printer] = open_printer,
     ) -> Desk:
         """Tickets go to ``OUT/station/`` (beside the nightly runs, which are dated
-        folders), or without ``out_dir`` to ``station/`` in the user state folder."""
+        folders), or without ``out_dir`` to ``station/`` in the user state folder.
+        ``printer_opener`` (``printing.open_printer``) opens the printer for each print."""
         api_url, brand, token = settings.require_api()
         client = ApiClient(
             api_url, brand, token, timeout=patience.timeout, retries=patience.retries,
@@ -132,7 +140,7 @@ class Desk:
         )
         tickets = (out_dir or default_state_dir()) / STATION_FOLDER
         return cls(settings, client=client, store=store, tickets_dir=tickets, out_dir=out_dir,
-                   patience=patience)  # fmt: skip
+                   patience=patience, printer_opener=printer_opener)  # fmt: skip
 
     @property
     def brand(self) -> str:
@@ -216,7 +224,7 @@ class Desk:
             raise ConfigError(
                 "no printer is set up: set PRODSHEETS_PRINTER (or printer in prodsheets.toml)"
             )
-        printer = open_printer(
+        printer = self._open_printer(
             address, fingerprint=self.settings.printer_fingerprint, patience=self.patience.printer
         )
         warnings: list[str] = []

@@ -37,6 +37,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
+from ..errors import SendUncertain
 from ..images import PreparedImage
 from ..models import url_filename
 from ..pipeline import OrderRef
@@ -123,6 +124,9 @@ def _say_how_printing_went(printed: Printed) -> None:
         flash(f"Already sent to {sent.printer} (job {sent.job_id}): not sent again.", "sent")
     elif sent is not None:
         flash(f"Sent to {sent.printer} (job {sent.job_id}): {sent.file}", "sent")
+    elif isinstance(error, SendUncertain):  # the printer may have it: do not press again
+        flash(f"Perhaps sent to {printed.printer}: {error}. Look at the printer before "
+              "printing again.", "error")  # fmt: skip
     else:
         flash(f"Not sent to {printed.printer}: {error}", "error")
     for warning in printed.warnings:
