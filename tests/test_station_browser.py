@@ -110,9 +110,12 @@ def context(browser):
 
 @pytest.fixture
 def page(context):
-    page = context.new_page()
-    page.watch = Watch(page)
-    return page
+    return context.new_page()
+
+
+@pytest.fixture
+def watch(page) -> Watch:
+    return Watch(page)
 
 
 def shot(page, name: str, **options) -> None:
@@ -132,7 +135,7 @@ def scan(page, live: Live, code: str) -> None:
     page.wait_for_load_state()
 
 
-def test_type_an_order_number_press_enter_see_the_order_and_its_ticket(page, live):
+def test_type_an_order_number_press_enter_see_the_order_and_its_ticket(page, watch, live):
     from playwright.sync_api import expect
 
     page.goto(live.url + "/")
@@ -170,10 +173,10 @@ def test_type_an_order_number_press_enter_see_the_order_and_its_ticket(page, liv
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("#W-2041")
     expect(page.locator("#item-2 h2")).to_have_text("Item 2 of 2")
-    assert page.watch.errors == [] and page.watch.dialogs == []
+    assert watch.errors == [] and watch.dialogs == []
 
 
-def test_scan_a_current_ticket_then_see_it_out_of_date_after_a_change(page, live, tmp_path):
+def test_scan_a_current_ticket_then_see_it_out_of_date_after_a_change(page, watch, live, tmp_path):
     from playwright.sync_api import expect
 
     page.goto(f"{live.url}/orders/1004")
@@ -208,10 +211,10 @@ def test_scan_a_current_ticket_then_see_it_out_of_date_after_a_change(page, live
     scan(page, live, pdfcheck.qr_codes(new)[1][0])  # the new paper in hand
     expect(page.locator("#verdict h2")).to_have_text("Current ticket")
     expect(page.locator("#item-2 .qty-value")).to_have_text("4")
-    assert page.watch.errors == [] and page.watch.dialogs == []
+    assert watch.errors == [] and watch.dialogs == []
 
 
-def test_customer_text_shows_as_text_and_runs_nothing(page, context, live):
+def test_customer_text_shows_as_text_and_runs_nothing(page, watch, context, live):
     from playwright.sync_api import expect
 
     design = copy.deepcopy(live.sandbox.designs_by_id[DESIGN_1007])
@@ -224,16 +227,16 @@ def test_customer_text_shows_as_text_and_runs_nothing(page, context, live):
     expect(page.locator("#item-1 .product")).to_have_text(f"<script>alert(2)</script>{XSS}")
     assert page.locator("img[src='x']").count() == 0
     page.wait_for_load_state("networkidle")
-    assert page.watch.dialogs == [] and page.watch.errors == []
+    assert watch.dialogs == [] and watch.errors == []
 
     control = context.new_page()  # the same text without the station's escaping does run
-    control.watch = Watch(control)
+    control_watch = Watch(control)
     with control.expect_event("dialog"):
         control.set_content(f"<p>{XSS}</p>")
-    assert control.watch.dialogs == [("alert", "1")]
+    assert control_watch.dialogs == [("alert", "1")]
 
 
-def test_runs_page_puts_what_needs_a_look_first(page, live):
+def test_runs_page_puts_what_needs_a_look_first(page, watch, live):
     from playwright.sync_api import expect
 
     page.goto(live.url + "/")
@@ -251,7 +254,7 @@ def test_runs_page_puts_what_needs_a_look_first(page, live):
     pdf = page.request.get(live.url + href)
     assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.body().startswith(b"%PDF-")
-    assert page.watch.errors == []
+    assert watch.errors == []
 
 
 def test_phone_layout(browser, live):
