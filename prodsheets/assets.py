@@ -135,14 +135,22 @@ class AssetStore:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, api_origin: str | None = None, workers: int = 8
+        cls,
+        settings: Settings,
+        *,
+        api_origin: str | None = None,
+        workers: int = 8,
+        timeout: tuple[float, float] = AssetPolicy.timeout,
+        retries: int = 2,
     ) -> AssetStore:
-        """The store for these settings; the API's own origin is always allowed."""
+        """The store for these settings; the API's own origin is always allowed.
+        ``timeout`` and ``retries``: the station waits less than a nightly batch."""
         policy = AssetPolicy(
             host_patterns=tuple(settings.asset_hosts),
             origins=(api_origin,) if api_origin else (),
+            timeout=timeout,
         )
-        return cls(settings.cache_dir, policy, workers=workers)
+        return cls(settings.cache_dir, policy, workers=workers, retries=retries)
 
     def _executor(self) -> ThreadPoolExecutor:
         """One pool for the store's lifetime: a batch prepares hundreds of orders, and a

@@ -4,8 +4,9 @@ Precedence is the usual one (the most specific wins): ``--token`` beats
 ``PRODSHEETS_TOKEN`` beats ``token =`` in ``prodsheets.toml``. ``load_settings`` is the
 only place settings are checked: every command gets ``Settings`` that are valid (a QR
 template that fills, a page size that exists, a template folder that is there, a printer
-that can be a CUPS queue or an IPP URI), so a mistake is one line before any work
-starts. The token is kept out of ``repr`` so a debug print of the settings cannot leak it.
+that can be a CUPS queue or an IPP URI, a station password long enough), so a mistake
+is one line before any work starts. The token and the station password are kept out of
+``repr`` so a debug print of the settings cannot leak them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .qr import DEFAULT_QR_TEMPLATE, validate_qr_template
 
 DEFAULT_CONFIG_NAME = "prodsheets.toml"
 DEFAULT_ASSET_HOSTS = ("*.mczr.co", "*.mycustomizer.com")
+MIN_STATION_PASSWORD = 8
 
 
 class PageSize(StrEnum):
@@ -105,6 +107,7 @@ ENV = {
     "asset_hosts": "PRODSHEETS_ASSET_HOSTS",
     "printer": "PRODSHEETS_PRINTER",
     "printer_fingerprint": "PRODSHEETS_PRINTER_FINGERPRINT",
+    "station_password": "PRODSHEETS_STATION_PASSWORD",
 }
 
 
@@ -122,6 +125,7 @@ class Settings:
     template_dir: Path | None = None
     printer: PrinterAddress | None = None
     printer_fingerprint: str | None = None  # SHA-256 of an ipps printer's own certificate
+    station_password: str | None = field(default=None, repr=False)  # `serve` beyond loopback
     source: str = ""
 
     def require_api(self) -> tuple[str, str, str]:
@@ -194,6 +198,13 @@ def _checked(merged: dict[str, Any]) -> dict[str, Any]:
             )
         except ValueError as exc:
             raise ConfigError(f"printer_fingerprint: {exc}") from None
+    if "station_password" in merged:
+        password = merged["station_password"]
+        if not isinstance(password, str) or len(password) < MIN_STATION_PASSWORD:
+            raise ConfigError(
+                f"the station password must be text of at least {MIN_STATION_PASSWORD} "
+                "characters (PRODSHEETS_STATION_PASSWORD or station_password)"
+            )
     template_dir = merged.get("template_dir")
     if template_dir is not None and not template_dir.is_dir():
         raise ConfigError(f"template folder not found: {template_dir}")

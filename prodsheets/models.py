@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from .errors import BadResponse
 
@@ -54,6 +55,12 @@ def parse_datetime(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def url_filename(url: Any) -> str:
+    """The file name a URL ends with, as a person reads it (``my%20logo.png?v=2`` ->
+    ``my logo.png``): tickets and the station show an uploaded image by it."""
+    return unquote(str(url).rsplit("/", 1)[-1].split("?")[0])
 
 
 def _object_id(data: dict[str, Any]) -> str:

@@ -168,13 +168,15 @@ def send_ticket(
 
 @dataclass
 class Written:
-    """A ticket on disk (and, with ``--print``, how sending it went)."""
+    """A ticket on disk, the ``Ticket`` it shows (the station displays its items) and,
+    with ``--print``, how sending it went."""
 
     order: Order
     path: Path
     pages: int
     problems: list[Problem]
     warnings: list[str]
+    ticket: Ticket
     sent: Sent | None = None
     send_error: PrintError | InputError | None = None
 
@@ -232,7 +234,9 @@ class Pipeline:
         except BaseException:
             fsutil.discard(staged.temp)
             raise
-        written = Written(order, final, staged.pages, ticket.all_problems, ticket_warnings(ticket))
+        written = Written(
+            order, final, staged.pages, ticket.all_problems, ticket_warnings(ticket), ticket
+        )
         if self.sender is not None:
             try:
                 written.sent = send_ticket(self.sender, final, self.page_size)

@@ -167,15 +167,24 @@ def open_printer(
     *,
     fingerprint: str | None = None,
     session: requests.Session | None = None,
+    patience: float | None = None,
 ) -> Printer:
-    """The printer ``address`` names: a CUPS queue or an IPP printer."""
+    """The printer ``address`` names: a CUPS queue or an IPP printer. ``patience``
+    (seconds) bounds each exchange with it and the wait for a busy printer, for someone
+    waiting at a page (the station); None: the commands' own, longer limits."""
     if address.is_queue:
         from .cups import CupsQueue
 
-        return CupsQueue(address.text)
+        if patience is None:
+            return CupsQueue(address.text)
+        return CupsQueue(address.text, timeout=patience, lp_timeout=patience)
     from .ipp_printer import IppClient, IppPrinter
 
-    return IppPrinter(IppClient(address.text, fingerprint=fingerprint, session=session))
+    if patience is None:
+        return IppPrinter(IppClient(address.text, fingerprint=fingerprint, session=session))
+    client = IppClient(address.text, fingerprint=fingerprint, session=session,
+                       timeout=(min(5.0, patience), patience))  # fmt: skip
+    return IppPrinter(client, busy_wait=patience)
 
 
 # -- one command's sending -------------------------------------------------------------

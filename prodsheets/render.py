@@ -18,11 +18,11 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import jinja2
 import weasyprint
@@ -32,6 +32,7 @@ from weasyprint.text.fonts import FontConfiguration
 from .config import PageSize, Settings
 from .errors import RenderError
 from .fetcher import LocalOnlyFetcher
+from .models import url_filename
 from .paths import fonts_dir, templates_dir
 from .qr import qr_png
 from .tickets import Problem, Ticket
@@ -75,7 +76,9 @@ class _LogCapture(logging.Handler):
 class Renderer:
     """Renders tickets. Make one per process and reuse it: the stylesheets and the
     font configuration are parsed once (reusing ``FontConfiguration`` is ~25% faster
-    and keeps memory flat over thousands of tickets)."""
+    and keeps memory flat over thousands of tickets). One render at a time: the shared
+    font configuration and the log capture are not made for threads (the station
+    renders from several request threads)."""
 
     def __init__(
         self,
@@ -103,9 +106,7 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=False,
         )
-        self.env.filters["basename"] = lambda url: unquote(
-            str(url).rsplit("/", 1)[-1].split("?")[0]
-        )
+        self.env.filters["basename"] = url_filename
         self._css_text = self._stylesheet_text()
         self.font_config = FontConfiguration()
         self._stylesheets = [
@@ -117,6 +118,7 @@ class Renderer:
             )
         ]
         self._log = logging.getLogger("weasyprint")
+        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Renderer:
@@ -219,13 +221,18 @@ class Renderer:
             markup = self.env.get_template(template).render(**context)
         except jinja2.TemplateError as exc:
             raise RenderError(f"template error in {template}: {exc}") from None
-        return weasyprint.HTML(
-            string=markup, base_url=str(templates_dir()) + "/", url_fetcher=self._fetcher
-        ).write_pdf(stylesheets=self._stylesheets, font_config=self.font_config)
+        with self._lock:
+            return weasyprint.HTML(
+                string=markup, base_url=str(templates_dir()) + "/", url_fetcher=self._fetcher
+            ).write_pdf(stylesheets=self._stylesheets, font_config=self.font_config)
 
     def render(self, ticket: Ticket) -> RenderResult:
         """The PDF for ``ticket``. Problems WeasyPrint reports are added to the ticket;
         if any are new the ticket is rendered once more so its banner lists them."""
+        with self._lock:
+            return self._render_checked(ticket)
+
+    def _render_checked(self, ticket: Ticket) -> RenderResult:
         result = self._render_once(ticket)
         new = [p for p in result.problems if p not in ticket.all_problems]
         if new:

@@ -104,7 +104,7 @@ class Sandbox:
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._injections: list[_Injection] = []
-        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server = _Server((host, port), _Handler)
         self._server.daemon_threads = True
         self._server.sandbox = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
@@ -193,6 +193,16 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up waiting (a timeout shorter than ``--latency``) is no
+        error of the sandbox's: no traceback on stderr for it."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _BadParam(Exception):

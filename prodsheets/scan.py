@@ -3,7 +3,8 @@
 A scan is what a USB scanner types or a phone camera opens: the default payload
 (``prodsheets:order=…;item=2;design=…;v=1a2b3c4d``), a payload of the shop's own
 ``--qr-template`` (read back by turning the template into a pattern), or a station URL
-(``http://station.local:8080/scan/<order>/<item>/<version>``). ``check`` compares the
+(``http://station.local:8080/scan/<order>/<item>/<version>``, also under a path prefix
+such as ``https://shop.example/station/scan/…``). ``check`` compares the
 version printed on the paper with the version of the order as it is now.
 """
 
@@ -27,8 +28,8 @@ from .qr import DEFAULT_QR_TEMPLATE
 from .versions import VersionArchive, item_facts, item_version
 
 LEGACY_QR_TEMPLATE = "prodsheets:order={order_id};item={item};design={design_id}"  # before 0.2
-_STATION_PATH = re.compile(
-    r"^/scan/(?P<order>[^/]+)/(?P<item>\d+)(?:/(?P<version>[0-9a-f]{8}))?/?$"
+_STATION_PATH = re.compile(  # a station behind a proxy may live under a prefix (/station)
+    r"^(?:/[^/]+)*/scan/(?P<order>[^/]+)/(?P<item>\d+)(?:/(?P<version>[0-9a-f]{8}))?/?$"
 )
 
 
@@ -111,12 +112,16 @@ class Check:
 
     def line(self) -> str:
         """``current: #1001 item 1 of 2`` or ``out of date: … changed …; print the new ticket``."""
+        return f"{self.freshness}: {self.detail()}"
+
+    def detail(self) -> str:
+        """The line without its verdict (the station shows that as a heading)."""
         if self.current:
-            return f"current: {self.where}"
+            return self.where
         if self.removed:
             now = len(self.order.items)
             return (
-                f"out of date: {self.order.label} has no item {self.item} any more "
+                f"{self.order.label} has no item {self.item} any more "
                 f"({now} item{'s' if now != 1 else ''} now); discard this ticket"
             )
         what = (
@@ -124,7 +129,7 @@ class Check:
             if self.changed
             else "changed since it was printed (what changed is not recorded on this machine)"
         )
-        return f"out of date: {self.where} {what}; print the new ticket"
+        return f"{self.where} {what}; print the new ticket"
 
 
 def check(scan: Scan, order: Order, facts: dict[str, Any], archive: VersionArchive) -> Check:

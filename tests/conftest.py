@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from prodsheets.sandbox import DEFAULT_BRAND, DEFAULT_TOKEN, Sandbox, SandboxData
 
 from printers import PrintServers, missing_programs
+from stations import station_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -80,7 +81,7 @@ def env_for(tmp_path, monkeypatch):
         return env
 
     for variable in ("PRODSHEETS_QR_TEMPLATE", "PRODSHEETS_ASSET_HOSTS", "PRODSHEETS_PRINTER",
-                     "PRODSHEETS_PRINTER_FINGERPRINT"):  # fmt: skip
+                     "PRODSHEETS_PRINTER_FINGERPRINT", "PRODSHEETS_STATION_PASSWORD"):  # fmt: skip
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.chdir(tmp_path)
     return point
@@ -103,6 +104,21 @@ def run_batch(env_for, cli, tmp_path):
         return result, manifest
 
     return run
+
+
+@pytest.fixture
+def make_station(tmp_path):
+    """Build stations over sandboxes; each writes under this test's tmp folder."""
+    desks = []
+
+    def make(server: Sandbox, **options):
+        app, desk = station_app(server, tmp_path / "out", tmp_path / "cache", **options)
+        desks.append(desk)
+        return app
+
+    yield make
+    for desk in desks:
+        desk.close()
 
 
 @pytest.fixture

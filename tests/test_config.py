@@ -128,3 +128,17 @@ def test_a_printer_that_cannot_be_one_is_refused_at_once(tmp_path, value, messag
 def test_a_fingerprint_is_checked(tmp_path):
     with pytest.raises(ConfigError, match="printer_fingerprint: not a SHA-256 fingerprint"):
         load_settings({}, environ={"PRODSHEETS_PRINTER_FINGERPRINT": "abc"}, cwd=tmp_path)
+
+
+def test_station_password_is_checked_and_never_shown(tmp_path):
+    (tmp_path / "prodsheets.toml").write_text('station_password = "from the file"\n')
+    from_file = load_settings({}, environ={}, cwd=tmp_path)
+    assert from_file.station_password == "from the file"
+    env = {"PRODSHEETS_STATION_PASSWORD": "from the environment"}
+    from_env = load_settings({}, environ=env, cwd=tmp_path)
+    assert from_env.station_password == "from the environment"
+    assert "from the" not in repr(from_env)
+    for bad in ("short", 12345678):
+        (tmp_path / "prodsheets.toml").write_text(f"station_password = {bad!r}\n".replace("'", '"'))
+        with pytest.raises(ConfigError, match="at least 8 characters"):
+            load_settings({}, environ={}, cwd=tmp_path)

@@ -40,6 +40,11 @@ GUITAR, WATCH = "5e74283608310f0017000007", "5e74283608310f0017000003"
             (),
             Scan(OrderRef(RefKind.NUMBER, "1004"), 1),
         ),
+        (  # a station behind a proxy, under a path prefix
+            f"https://shop.example/station/scan/{API_ID}/2/25421003",
+            (),
+            Scan(OrderRef(RefKind.API_ID, API_ID), 2, "25421003"),
+        ),
         (
             "#1004/2/2/x",
             ("{order_name}/{item}/{design_number}/{brand}",),

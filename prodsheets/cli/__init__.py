@@ -7,7 +7,7 @@ files written; everything else goes to stderr.
 
 The commands live beside this file, a few lines each over the library:
 ``orders.py`` (order, render), ``nightly.py`` (batch, demo), ``printer.py`` (print, and
-the --print options), ``servers.py`` (sandbox).
+the --print options), ``servers.py`` (sandbox, serve).
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def main(
       prodsheets order 1001 --print --printer workshop   # and print it
       prodsheets batch --out /srv/print     # the nightly print folder
       prodsheets print --check --printer workshop        # can it print now?
+      prodsheets serve --out /srv/print     # the station page for the workshop
       prodsheets sandbox                    # a local API to try it all
       prodsheets demo                       # sandbox + batch into ./out
     """

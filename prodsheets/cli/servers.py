@@ -1,4 +1,5 @@
-"""``prodsheets sandbox``: the local stand-in for the MyCustomizer API."""
+"""``prodsheets sandbox`` (the local stand-in for the MyCustomizer API) and
+``prodsheets serve`` (the station page for the workshop floor)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from . import main
+from . import LAYOUT_OPTIONS, main, options, settings_for
+from .printer import PRINTER_OPTION
 
 
 @main.command()
@@ -146,3 +148,103 @@ def sandbox_data(
         return SandboxData.from_dir(folder)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot load sandbox data from {folder}: {exc}") from None
+
+
+@main.command()
+@click.option(
+    "--host", default="127.0.0.1", show_default=True,
+    help="Address to listen on. Any other than this machine's own (127.0.0.1, ::1) "
+    "needs a station password.",
+)  # fmt: skip
+@click.option(
+    "--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+    help="Port (0 picks a free one).",
+)  # fmt: skip
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="The batch's print folder: its runs are listed on /runs, and the station's "
+    "tickets go to OUT/station/ [default: the user state folder].",
+)  # fmt: skip
+@click.option(
+    "--trusted-proxy", metavar="ADDRESS",
+    help="The reverse proxy in front (e.g. 127.0.0.1): its X-Forwarded-Proto, -Host and "
+    "-For headers are believed, nobody else's.",
+)  # fmt: skip
+@click.option(
+    "--url-prefix", default="", metavar="PATH",
+    help="The path the proxy serves the station under, e.g. /station.",
+)  # fmt: skip
+@click.option(
+    "--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+    help="Requests answered at once.",
+)  # fmt: skip
+@PRINTER_OPTION
+@options(*LAYOUT_OPTIONS)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    out_dir: Path | None,
+    trusted_proxy: str | None,
+    url_prefix: str,
+    threads: int,
+    printer: str | None,
+    **layout,
+) -> None:
+    """Run the station: a web page for the workshop floor.
+
+    Scan a ticket's QR code (or type an order number) to see the order as it is
+    now, whether the ticket in your hand is still current, and its ticket to
+    preview, download or print (with a printer: --printer, PRODSHEETS_PRINTER).
+    /runs lists the nightly runs in --out. Served by waitress; the URL is
+    printed on stderr. It listens on this machine only unless --host says
+    otherwise, which needs a station password (PRODSHEETS_STATION_PASSWORD, or
+    station_password in prodsheets.toml): every page then asks for it.
+
+    \b
+    Examples:
+      prodsheets serve                                # http://127.0.0.1:8080/
+      prodsheets serve --out /srv/print --printer workshop
+      PRODSHEETS_STATION_PASSWORD=… prodsheets serve --host 0.0.0.0 --port 8080
+      prodsheets serve --trusted-proxy 127.0.0.1 --url-prefix /station  # behind nginx
+    """
+    from ..paths import default_state_dir
+    from ..station import Desk, create_app
+    from ..station.security import load_secret_key
+    from ..station.serving import Server, is_loopback
+
+    settings = settings_for(ctx, printer=printer, **layout)
+    settings.require_api()
+    if not is_loopback(host) and not settings.station_password:
+        raise click.UsageError(
+            f"serving on {host} lets other machines in: set a station password first "
+            "(PRODSHEETS_STATION_PASSWORD, or station_password in prodsheets.toml)"
+        )
+    if url_prefix and not url_prefix.startswith("/"):
+        raise click.BadParameter("must start with /, e.g. /station", param_hint="--url-prefix")
+    try:
+        secret = load_secret_key(default_state_dir() / "station.key")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot keep the station's session key: {exc}") from None
+    desk = Desk.from_settings(settings, out_dir=out_dir)
+    try:
+        app = create_app(desk, secret_key=secret, password=settings.station_password)
+        try:
+            server = Server(app, host, port, threads=threads, trusted_proxy=trusted_proxy,
+                            url_prefix=url_prefix.rstrip("/"))  # fmt: skip
+        except OSError as exc:
+            raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        login = " (station password required)" if settings.station_password else ""
+        click.echo(f"prodsheets station on {server.url}{url_prefix.rstrip('/')}/{login}", err=True)
+        if out_dir is not None:
+            click.echo(f"  runs from {out_dir}; tickets in {desk.tickets_dir}", err=True)
+        if desk.printer is None:
+            click.echo("  no printer: Print ticket is off (--printer, PRODSHEETS_PRINTER)",
+                       err=True)  # fmt: skip
+        else:
+            click.echo(f"  Print ticket sends to {desk.printer}", err=True)
+        click.echo("  (Ctrl-C to stop)", err=True)
+        server.serve_forever()
+    finally:
+        desk.close()
