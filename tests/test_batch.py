@@ -215,10 +215,18 @@ def test_combined_pdf_with_summary(sandbox, run_batch):
     summary_pages = pdfcheck.page_count(combined) - ticket_pages
     assert summary_pages >= 1
     summary = pdfcheck.squash(" ".join(pdfcheck.page_texts(combined)[:summary_pages]))
+    assert "Pick list — acme-custom" in summary
     assert "11 orders · 15 items · 30 pieces in total" in summary
-    assert "Custom T-Shirt × 14" in summary
-    assert "Body material: Bright Red × 2" in summary
-    assert "Colour: Black × 8" in summary
+    # Per product, per option: what to take from the shelf, with the pieces needing it.
+    shirts = summary[summary.index("Custom T-Shirt — 14 pieces in 5 items") :]
+    assert shirts.index("Colour Black × 8 White × 5 Heather Grey × 1") < shirts.index("Size S × 8")
+    guitars = summary[summary.index("Custom Guitar — 3 pieces in 3 items") :]
+    assert "Body material Bright Red × 2 Ocean Blue × 1" in guitars
+    # What customers typed or uploaded is counted, never listed as a material.
+    watches = summary[summary.index("Engraved Watch — 9 pieces in 4 items") :]
+    assert "custom texts: 6 on 14 pieces · uploaded images: 1 on 1 piece" in watches
+    assert "Für Amélie" not in summary and "محمد" not in summary
+    assert ".png" not in summary and ".svg" not in summary
     codes = [c for page in pdfcheck.qr_codes(combined) for c in page]
     assert len(codes) == 15
 
