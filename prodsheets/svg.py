@@ -169,6 +169,11 @@ def _qname(name: str) -> str:
     return f"{{{uri}}}{local}" if uri else local
 
 
+# Elements that are nothing but their reference: without it they go entirely (WeasyPrint
+# would log an <image> without href as an image it failed to load).
+_REFERENCE_ONLY = frozenset({"image", "use", "feImage"})
+
+
 class _Cleaner:
     """Removes every reference to the outside of the document, remembering each."""
 
@@ -177,31 +182,37 @@ class _Cleaner:
         self.unprintable: list[str] = []
         self.has_text = False
 
-    def walk(self, element: ET.Element) -> None:
+    def walk(self, element: ET.Element) -> bool:
+        """Clean ``element`` and its children; True if it must go altogether."""
         local = element.tag.rpartition("}")[2]
+        if local == "script":
+            return True  # never drawn; a browser would run it, we never do
         if local == "foreignObject":
             self.unprintable.append("HTML inside the SVG (foreignObject)")
         self.has_text = self.has_text or local == "text"
-        self._attributes(element, local)
+        lost_reference = self._attributes(element, local)
         if local == "style" and element.text:
             element.text = self._stylesheet(element.text)
         for child in list(element):
-            if child.tag.rpartition("}")[2] == "script":
-                element.remove(child)  # never drawn; a browser would run it, we never do
-            else:
-                self.walk(child)
+            if self.walk(child):
+                element.remove(child)
+        return lost_reference and local in _REFERENCE_ONLY
 
-    def _attributes(self, element: ET.Element, local: str) -> None:
+    def _attributes(self, element: ET.Element, local: str) -> bool:
+        """Clean the attributes; True if a reference (href) was removed."""
+        lost_reference = False
         for key, value in list(element.attrib.items()):
             if key in ("href", f"{{{XLINK_NS}}}href"):
                 # a link (<a href>) draws nothing: it goes without a word
                 if local == "a" or not self._allowed_href(value, local):
                     del element.attrib[key]
+                    lost_reference = True
             elif key == f"{{{XML_NS}}}base":
                 self.refused.append(f"xml:base {value.strip()}")
                 del element.attrib[key]
             elif "url(" in value.lower():
                 element.set(key, self._urls(value))
+        return lost_reference
 
     def _allowed_href(self, value: str, local: str) -> bool:
         ref = value.strip()

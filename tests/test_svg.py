@@ -79,6 +79,10 @@ def test_every_reference_to_the_outside_is_removed_and_named():
     for gone in ("127.0.0.1", "passwd", "sibling", "other.svg", "example.com", "@import"):
         assert gone not in cleaned
     assert "url(#ok)" in cleaned  # same-document references stay
+    root = ET.fromstring(checked.data)  # an <image> or <use> without its reference is gone
+    assert root.findall(".//{http://www.w3.org/2000/svg}image") == []
+    assert root.findall(".//{http://www.w3.org/2000/svg}use") == []
+    assert len(root.findall(".//{http://www.w3.org/2000/svg}rect")) == 2
 
 
 def test_scripts_go_and_what_cannot_print_is_named():

@@ -222,6 +222,7 @@ def test_an_svg_reaching_outside_itself_draws_nothing_from_there(print_order, li
                f"{listener.url}/spy.png, file:///etc/passwd, sibling.png")  # fmt: skip
     assert pdfcheck.compact(problem) in pdfcheck.compact(text)
     assert problem in result.stderr
+    assert result.stderr.count("\n  - ") == 1  # that one line, nothing from the renderer
     # The rest of the logo is drawn: green, not the red of the file it pointed at.
     crest = logo_region(path, 1, height_mm=16)
     assert near(pdfcheck.sample(crest, 0.3, 0.3), (34, 170, 68), 6)
