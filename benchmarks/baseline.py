@@ -26,6 +26,7 @@ from prodsheets.models import Design, Order
 from prodsheets.paths import fonts_dir, templates_dir
 from prodsheets.qr import DEFAULT_QR_TEMPLATE, qr_text
 from prodsheets.render import FONT_FACES, Renderer
+from prodsheets.scripts import text_attrs
 from prodsheets.tickets import EntryView, LogoItem, Ticket, TicketItem
 
 
@@ -63,6 +64,7 @@ def main() -> None:
     )
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), autoescape=True)
     env.filters["basename"] = lambda url: str(url).rsplit("/", 1)[-1]
+    env.globals["textattrs"] = text_attrs
     template = env.get_template("ticket.html")
     items = 0
     helper = Renderer()  # only for its template-context builder; rendering below is naive
@@ -84,16 +86,21 @@ def main() -> None:
                     e.value,
                     e.option_id,
                     e.choice_id,
-                    e.is_image_url,
-                    _download(e.value, downloads) if e.is_image_url else None,
+                    kind=e.kind,
+                    is_image=e.is_image_url,
+                    image=_download(e.value, downloads) if e.is_image_url else None,
                 )
                 for e in design.production_data
             ]
             logos = [
                 LogoItem(
-                    lg.name, lg.image.display_name, lg.image.url, _download(lg.image.url, downloads)
+                    number=n,
+                    names=[lg.name],
+                    filename=lg.image.display_name,
+                    url=lg.image.url,
+                    image=_download(lg.image.url, downloads),
                 )
-                for lg in design.logos
+                for n, lg in enumerate(design.logos, 1)
             ]
             qr = qr_text(
                 DEFAULT_QR_TEMPLATE,

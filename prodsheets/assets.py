@@ -11,7 +11,8 @@ Downloads land in a content-addressed disk cache: a reprint downloads nothing.
 
     cache/urls/ab/<sha256 of URL>          -> the sha256 of the content it served
     cache/blobs/cd/<sha256 of content>     -> the bytes as downloaded
-    cache/prepared/<sha256>-<role>.<ext>   -> the checked, print-sized image
+    cache/prepared/<sha256>-<role>-v<N>.<ext>  -> the checked, print-sized image
+                                              (N: images.PREPARE_VERSION)
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -35,7 +36,7 @@ from . import __version__
 from .config import Settings
 from .errors import AssetError
 from .fsutil import atomic_write_bytes
-from .images import ROLES, PreparedImage, Role, prepare_image
+from .images import EXTENSIONS, PREPARE_VERSION, ROLES, PreparedImage, Role, prepare_image
 
 log = logging.getLogger(__name__)
 
@@ -231,18 +232,17 @@ class AssetStore:
 
     def _get(self, url: str, role: Role) -> PreparedImage:
         digest = self._content_digest(url)
-        meta_path = self.prepared_dir / f"{digest}-{role.name}.json"
+        stem = f"{digest}-{role.name}-v{PREPARE_VERSION}"
+        meta_path = self.prepared_dir / f"{stem}.json"
         cached = _read_prepared(meta_path, url)
         if cached is not None:
             return cached
         raw = self._blob_path(digest).read_bytes()
         prepared_bytes, info = prepare_image(raw, role, url=url)
-        ext = "png" if info["mime"] == "image/png" else "jpg"
-        image_path = self.prepared_dir / f"{digest}-{role.name}.{ext}"
+        image_path = self.prepared_dir / f"{stem}.{EXTENSIONS[info['mime']]}"
         atomic_write_bytes(image_path, prepared_bytes, durable=False)
         meta = PreparedImage(url=url, path=image_path, **info)
-        record = {k: v for k, v in asdict(meta).items() if k not in ("url", "path")}
-        record["file"] = image_path.name
+        record = {**meta.to_record(), "file": image_path.name}
         atomic_write_bytes(meta_path, json.dumps(record).encode(), durable=False)
         return meta
 
@@ -336,11 +336,12 @@ class AssetStore:
 
 
 def _read_prepared(meta_path: Path, url: str) -> PreparedImage | None:
+    """The cached preparation, or None if there is none usable (it is then redone)."""
     try:
         record = json.loads(meta_path.read_text())
         path = meta_path.parent / record.pop("file")
-    except (OSError, ValueError, KeyError):
+        if not path.is_file():
+            return None
+        return PreparedImage.from_record(url, path, record)
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not path.is_file():
-        return None
-    return PreparedImage(url=url, path=path, **record)

@@ -1,21 +1,72 @@
-"""``combined.pdf``: one file to print the whole run, opening with a summary page
-(orders, items, quantity per product and per production option value), so the
-workshop can batch its work by material before it reads a single ticket."""
+"""``combined.pdf``: one file to print the whole run, opening with a pick list.
+
+The pick list is what the night asks the workshop to take from the shelf: per product,
+per option, each chosen value with the number of pieces that need it. What customers
+typed or uploaded is different for every piece, so it is counted ("custom texts: 12 on
+30 pieces"), not listed: it is on each item's ticket. However many orders a night
+brings, the list grows with the products and their options, not with the orders (a
+free text the API did not mark as one is caught by ``MAX_VALUES``).
+"""
 
 from __future__ import annotations
 
 import io
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .config import Settings
 from .fsutil import atomic_open
+from .models import EntryKind
 from .outcomes import Outcome
-from .tickets import Ticket
+from .tickets import Ticket, TicketItem
 
 COMBINED = "combined.pdf"
+MAX_VALUES = 40  # more values than this for one option: not a shelf, most likely free text
+NO_PRODUCT = "(no product name)"
+
+
+@dataclass
+class ProductPick:
+    """One product's share of the night: its options' values, and what is counted."""
+
+    name: str
+    items: int = 0
+    quantity: int = 0
+    options: dict[str, Counter[str]] = field(default_factory=dict)
+    texts: int = 0  # custom texts, each to be made on every piece of its item
+    text_pieces: int = 0
+    images: int = 0  # uploaded images (logos)
+    image_pieces: int = 0
+
+    def add(self, item: TicketItem, quantity: int) -> None:
+        self.items += 1
+        self.quantity += quantity
+        for entry in item.entries:
+            if entry.kind is EntryKind.CHOICE and not entry.is_image:
+                self.options.setdefault(entry.key, Counter())[entry.value] += quantity
+        typed = {t.text for t in item.texts}
+        typed |= {e.value for e in item.entries if e.kind is EntryKind.TEXT}
+        self.texts += len(typed)
+        self.text_pieces += len(typed) * quantity
+        self.images += len(item.logos)
+        self.image_pieces += len(item.logos) * quantity
+
+    def option_rows(self) -> list[dict[str, Any]]:
+        """Each option with its values, most pieces first; a long tail is summed up."""
+        rows = []
+        for key, values in self.options.items():
+            ranked = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+            shown, rest = ranked[:MAX_VALUES], ranked[MAX_VALUES:]
+            rows.append({
+                "key": key,
+                "values": shown,
+                "more": len(rest),
+                "more_pieces": sum(q for _, q in rest),
+            })  # fmt: skip
+        return rows
 
 
 class Tally:
@@ -25,8 +76,7 @@ class Tally:
         self.orders = 0
         self.items = 0
         self.quantity = 0
-        self.products: Counter[str] = Counter()
-        self.options: Counter[tuple[str, str]] = Counter()
+        self.products: dict[str, ProductPick] = {}
 
     def add(self, ticket: Ticket) -> None:
         self.orders += 1
@@ -34,10 +84,12 @@ class Tally:
             quantity = item.quantity or 0
             self.items += 1
             self.quantity += quantity
-            self.products[item.design.product_name or "(no product name)"] += quantity
-            for entry in item.entries:
-                value = entry.value.rsplit("/", 1)[-1] if entry.is_image else entry.value
-                self.options[(entry.key, value)] += quantity
+            name = item.design.product_name or NO_PRODUCT
+            self.products.setdefault(name, ProductPick(name)).add(item, quantity)
+
+    def pick_list(self) -> list[ProductPick]:
+        """Products, most pieces first."""
+        return sorted(self.products.values(), key=lambda p: (-p.quantity, p.name))
 
 
 def combine_run(run_dir: Path, outcomes: list[Outcome], tally: Tally, settings: Settings) -> bool:
@@ -54,6 +106,19 @@ def combine_run(run_dir: Path, outcomes: list[Outcome], tally: Tally, settings: 
     return True
 
 
+def pick_list_context(tally: Tally, brand: str, attention: list[dict[str, Any]]) -> dict:
+    """What ``templates/summary.html`` prints."""
+    return {
+        "brand": brand,
+        "generated_at_text": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "orders": tally.orders,
+        "items": tally.items,
+        "quantity": tally.quantity,
+        "products": tally.pick_list(),
+        "attention": attention,
+    }
+
+
 def write_combined(
     path: Path,
     files: list[Path],
@@ -68,19 +133,7 @@ def write_combined(
     from .render import Renderer
 
     renderer = Renderer.from_settings(settings)
-    summary = renderer.render_page(
-        "summary.html",
-        {
-            "brand": brand,
-            "generated_at_text": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "orders": tally.orders,
-            "items": tally.items,
-            "quantity": tally.quantity,
-            "products": sorted(tally.products.items(), key=lambda kv: (-kv[1], kv[0])),
-            "options": sorted(tally.options.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1])),
-            "attention": attention,
-        },
-    )
+    summary = renderer.render_page("summary.html", pick_list_context(tally, brand, attention))
     writer = PdfWriter()
     writer.append(PdfReader(io.BytesIO(summary)))
     for file in files:

@@ -10,8 +10,9 @@ reports it, instead of guessing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 from urllib.parse import unquote
 
@@ -94,6 +95,15 @@ class ImageRef:
         return self.original_filename or self.filename or self.url.rsplit("/", 1)[-1]
 
 
+class EntryKind(Enum):
+    """What a ``productionData`` value is: a choice from the product's options (a material
+    to take from the shelf), text the customer typed, or an image they uploaded."""
+
+    CHOICE = "choice"
+    TEXT = "text"
+    IMAGE = "image"
+
+
 @dataclass(frozen=True)
 class ProductionEntry:
     """One ``productionData`` pair: what the workshop must build, in API order."""
@@ -102,6 +112,7 @@ class ProductionEntry:
     value: str
     option_id: str = ""
     choice_id: str = ""
+    kind: EntryKind = EntryKind.CHOICE
 
     @classmethod
     def from_json(cls, data: Any) -> ProductionEntry:
@@ -168,12 +179,15 @@ class Design:
             ref for ref in (ImageRef.from_json(i) for i in _list(images)) if ref is not None
         ]
         texts, logos = _configuration_views(data.get("configuration"))
+        kinds = _option_kinds(data.get("configuration"))
+        typed = {t.text for t in texts}
+        entries = [ProductionEntry.from_json(e) for e in _list(production)]
         return cls(
             api_id=_object_id(data),
             number=_int_or_none(data.get("designId")),
             product_name=_text(data.get("productName")),
             product_id=_text(data.get("productId")),
-            production_data=[ProductionEntry.from_json(e) for e in _list(production)],
+            production_data=[replace(e, kind=_entry_kind(e, kinds, typed)) for e in entries],
             design_image=ImageRef.from_json(data.get("designImage"))
             or (design_images[0] if design_images else None),
             design_images=design_images,
@@ -271,6 +285,28 @@ class Order:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def _option_kinds(config: Any) -> dict[str, str]:
+    """Option id -> ``text`` or ``logo`` for the options a customer typed or uploaded."""
+    if not isinstance(config, dict):
+        return {}
+    return {
+        str(option_id): _text(choice.get("type"))
+        for option_id, choice in config.items()
+        if isinstance(choice, dict) and choice.get("type") in ("text", "logo")
+    }
+
+
+def _entry_kind(entry: ProductionEntry, kinds: dict[str, str], typed: set[str]) -> EntryKind:
+    """The API links a value to its option (``ref.optionId``); a value that is an image
+    URL, or is exactly a text the customer typed, is taken for one even without it."""
+    kind = kinds.get(entry.option_id)
+    if kind == "logo" or entry.is_image_url:
+        return EntryKind.IMAGE
+    if kind == "text" or (entry.value and entry.value in typed):
+        return EntryKind.TEXT
+    return EntryKind.CHOICE
 
 
 def _configuration_views(config: Any) -> tuple[list[TextView], list[LogoView]]:

@@ -9,6 +9,9 @@ problems: a refused image or a character no font has makes the ticket INCOMPLETE
 never a silent blank. The logger is otherwise left alone: whether those messages also
 reach the console is the CLI's choice (``-vv`` shows them).
 
+Each item's layout (how tall its design image is, so that it fits one page) is planned
+by ``layout.py`` and checked on the laid-out pages before the PDF is written.
+
 Import this module only where rendering happens: it imports WeasyPrint, which costs
 most of a second a command (or the batch's main process) may not need.
 """
@@ -19,6 +22,7 @@ import base64
 import logging
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,28 +33,25 @@ import weasyprint
 from markupsafe import Markup
 from weasyprint.text.fonts import FontConfiguration
 
+from . import layout
 from .config import PageSize, Settings
 from .errors import RenderError
 from .fetcher import LocalOnlyFetcher
+from .layout import ItemLayout
 from .models import url_filename
 from .paths import fonts_dir, templates_dir
 from .qr import qr_png
+from .scripts import text_attrs
 from .tickets import Problem, Ticket
 
-# CSS page size, the body class templates style by, and the page margins.
-PAGE_SIZES = {
-    PageSize.A4: ("A4", "a4", "22mm 12mm 16mm 12mm"),
-    PageSize.LETTER: ("letter", "letter", "22mm 13mm 16mm 13mm"),
-    PageSize.A5: ("A5", "a5", "18mm 9mm 13mm 9mm"),
-    PageSize.LABEL: ("4in 6in", "label", "15mm 6mm 11mm 6mm"),
-}
 FONT_FACES = (
     ("Prodsheets Sans", "normal", "LiberationSans-Regular.ttf"),
     ("Prodsheets Sans", "bold", "LiberationSans-Bold.ttf"),
     ("Prodsheets Mono", "normal", "LiberationMono-Regular.ttf"),
     ("Prodsheets Mono", "bold", "LiberationMono-Bold.ttf"),
 )
-_NOTDEF = re.compile(r"unsupported by fonts: \"(.+)\" \(U\+([0-9A-Fa-f]+)\)")
+_NOTDEF = re.compile(r"unsupported by fonts: \"(.+)\" \(U\+([0-9A-Fa-f]+)\)", re.S)
+LAYOUT_ROUNDS = 2  # lay out again at most this often to make items fit their page
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Renderer:
         cache_dir: Path | None = None,
     ) -> None:
         self.page_size = PageSize(page_size)
+        self.page = layout.PAGES[self.page_size]
         self.template_dir = Path(template_dir) if template_dir else None
         if self.template_dir and not self.template_dir.is_dir():
             raise RenderError(f"template folder not found: {self.template_dir}")
@@ -107,6 +109,7 @@ class Renderer:
             trim_blocks=False,
         )
         self.env.filters["basename"] = url_filename
+        self.env.globals["textattrs"] = text_attrs
         self._css_text = self._stylesheet_text()
         self.font_config = FontConfiguration()
         self._stylesheets = [
@@ -149,22 +152,38 @@ class Renderer:
         return "".join(rules)
 
     def _page_css(self) -> str:
-        size, _, margin = PAGE_SIZES[self.page_size]
-        return f"@page {{ size: {size}; margin: {margin}; }}\n"
+        return f"@page {{ size: {self.page.css_size}; margin: {self.page.css_margin}; }}\n"
 
     # -- rendering ---------------------------------------------------------------
 
-    def html(self, ticket: Ticket, *, standalone: bool = False) -> str:
+    def plan(self, ticket: Ticket) -> dict[int, ItemLayout]:
+        """Each item's layout on this renderer's page size (see ``layout.py``)."""
+        return layout.plan_ticket(ticket, self.page, label=self.page_size is PageSize.LABEL)
+
+    def html(
+        self,
+        ticket: Ticket,
+        *,
+        standalone: bool = False,
+        layouts: dict[int, ItemLayout] | None = None,
+    ) -> str:
         """The ticket's HTML. ``standalone`` inlines styles, fonts and images so the file
         opens anywhere (``--html``); otherwise images are cache ``file:`` URLs."""
-        context = self.context(ticket, standalone=standalone)
+        context = self.context(ticket, standalone=standalone, layouts=layouts)
         try:
             return self.env.get_template("ticket.html").render(**context)
         except jinja2.TemplateError as exc:
             raise RenderError(f"template error: {exc}") from None
 
-    def context(self, ticket: Ticket, *, standalone: bool = False) -> dict[str, Any]:
+    def context(
+        self,
+        ticket: Ticket,
+        *,
+        standalone: bool = False,
+        layouts: dict[int, ItemLayout] | None = None,
+    ) -> dict[str, Any]:
         """Everything a template can use (documented in README.md)."""
+        layouts = layouts or self.plan(ticket)
 
         def src(image: Any) -> str | None:
             if image is None:
@@ -184,7 +203,13 @@ class Renderer:
                     qr_src=_data_uri(qr_png(item.qr_text), "image/png"),
                     design_image_src=src(item.design_image),
                     entries=[_Obj(e, image_src=src(e.image)) for e in item.entries],
-                    logos=[_Obj(lg, image_src=src(lg.image)) for lg in item.logos],
+                    logos=[
+                        _Obj(
+                            lg, image_src=src(lg.image), box_mm=layout.logo_box(lg.image, self.page)
+                        )
+                        for lg in item.logos
+                    ],
+                    layout=layouts[item.index],
                 )
             )
         styles = Markup("")
@@ -206,14 +231,14 @@ class Renderer:
             "generated_at_text": "Generated " + _format_time(ticket.generated_at),
             "order_date_text": _format_time(order_date) if order_date else ticket.order.date or "—",
             "page_size": self.page_size,
-            "page_size_class": PAGE_SIZES[self.page_size][1],
+            "page_size_class": self.page.css_class,
             "styles": styles,
         }
 
     def render_page(self, template: str, context: dict[str, Any]) -> bytes:
         """A PDF from any template in the ticket's style (the batch summary page)."""
         context = {
-            "page_size_class": PAGE_SIZES[self.page_size][1],
+            "page_size_class": self.page.css_class,
             "styles": Markup(""),
             **context,
         }
@@ -244,15 +269,10 @@ class Renderer:
         return result
 
     def _render_once(self, ticket: Ticket) -> RenderResult:
-        markup = self.html(ticket)
         capture = _LogCapture()
         self._log.addHandler(capture)
         try:
-            document = weasyprint.HTML(
-                string=markup,
-                base_url=str(templates_dir()) + "/",
-                url_fetcher=self._fetcher,
-            ).render(stylesheets=self._stylesheets, font_config=self.font_config)
+            document = self._laid_out(ticket, capture)
             pages = len(document.pages)
             pdf = document.write_pdf()
         except Exception as exc:  # WeasyPrint raises many types; all mean "no PDF"
@@ -262,6 +282,25 @@ class Renderer:
         return RenderResult(
             pdf=pdf, pages=pages, problems=_problems_from_log(capture.records, ticket)
         )
+
+    def _laid_out(self, ticket: Ticket, capture: _LogCapture) -> weasyprint.Document:
+        """The laid-out document, with each item planned to fit one page checked on the
+        pages themselves and laid out again with a smaller design image if it did not."""
+        layouts = self.plan(ticket)
+        for attempt in range(LAYOUT_ROUNDS + 1):
+            records = len(capture.records)
+            document = weasyprint.HTML(
+                string=self.html(ticket, layouts=layouts),
+                base_url=str(templates_dir()) + "/",
+                url_fetcher=self._fetcher,
+            ).render(stylesheets=self._stylesheets, font_config=self.font_config)
+            over = layout.overflows(document.pages, layouts, self.page)
+            if not over or attempt == LAYOUT_ROUNDS:
+                return document
+            del capture.records[records:]  # this layout is thrown away, and its messages
+            for index, overflow in over.items():
+                layouts[index] = layout.shrink(layouts[index], overflow)
+        raise AssertionError("unreachable")
 
 
 class _Obj:
@@ -281,34 +320,51 @@ def _format_time(moment: datetime) -> str:
 
 def _problems_from_log(records: list[logging.LogRecord], ticket: Ticket) -> list[Problem]:
     problems: list[Problem] = []
-    missing_chars: dict[str, None] = {}
+    missing: dict[str, None] = {}
     for record in records:
         message = record.getMessage()
         match = _NOTDEF.search(message)
         if match:
-            missing_chars[match.group(1)] = None
+            missing.update(dict.fromkeys(match.group(1)))
         elif record.levelno >= logging.ERROR or "cannot be loaded" in message:
             problems.append(Problem("", f"renderer: {message}"))
-    for char in missing_chars:
-        where = _where_char(ticket, char)
-        problems.append(
-            Problem(
-                where, f"character {char!r} (U+{ord(char):04X}) cannot be printed: no font has it"
-            )
-        )
+    problems += _missing_glyph_problems(list(missing), ticket)
     return list(dict.fromkeys(problems))
 
 
-def _where_char(ticket: Ticket, char: str) -> str:
-    """Name the field a character came from, so the worker knows what to check."""
+def _missing_glyph_problems(chars: list[str], ticket: Ticket) -> list[Problem]:
+    """One problem per field that has characters no font has, listing them all, so a
+    name in an unsupported script is one line on the ticket, not one per character."""
+    problems = []
+    placed: set[str] = set()
+    for where, text in _fields(ticket):
+        found = [c for c in chars if c in text]
+        if found:
+            placed.update(found)
+            problems.append(Problem(where, _cannot_print(found)))
+    rest = [c for c in chars if c not in placed]
+    if rest:
+        problems.append(Problem("", _cannot_print(rest)))
+    return problems
+
+
+def _cannot_print(chars: list[str]) -> str:
+    listed = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in chars)
+    noun = "character" if len(chars) == 1 else "characters"
+    return f"{noun} {listed} cannot be printed: no font has {'it' if len(chars) == 1 else 'them'}"
+
+
+def _fields(ticket: Ticket) -> Iterator[tuple[str, str]]:
+    """(where, text) for everything customer- or shop-supplied the ticket prints."""
+    order = ticket.order
+    yield "order name", order.label
+    yield "brand", ticket.brand
     for item in ticket.items:
         place = f"item {item.index} of {item.count}"
+        yield f"{place}, product name", item.design.product_name
         for text in item.texts:
-            if char in text.text:
-                return f"{place}, custom text {text.name!r}"
+            yield f"{place}, custom text {text.name!r}", f"{text.name}\n{text.text}"
         for entry in item.entries:
-            if char in entry.value or char in entry.key:
-                return f"{place}, {entry.key!r}"
-        if char in item.design.product_name:
-            return f"{place}, product name"
-    return ""
+            yield f"{place}, {entry.key!r}", f"{entry.key}\n{entry.value}"
+        for logo in item.logos:
+            yield f"{place}, logo {logo.number}", f"{logo.name}\n{logo.filename}"

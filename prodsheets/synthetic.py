@@ -93,6 +93,17 @@ def product_image(kind: str, colour: str, size: tuple[int, int] = (1200, 900)) -
         )
         draw.line((width * 0.5, height * 0.5, width * 0.5, height * 0.36), fill=outline, width=6)
         draw.line((width * 0.5, height * 0.5, width * 0.6, height * 0.5), fill=outline, width=6)
+    elif kind == "skateboard":  # a deck seen from above, nose to the right
+        draw.rounded_rectangle(
+            (width * 0.06, height * 0.3, width * 0.94, height * 0.7),
+            radius=height * 0.2,
+            fill=fill,
+            outline=outline,
+            width=6,
+        )
+        for x in (0.22, 0.78):
+            draw.rectangle((width * (x - 0.03), height * 0.36, width * (x + 0.03), height * 0.64),
+                           fill=(60, 60, 60, 255))  # fmt: skip
     else:  # apparel
         body = [
             (width * 0.3, height * 0.1),
@@ -177,18 +188,70 @@ def customer_logo(design_n: int, colour: str) -> bytes:
     return _encode(img, "PNG")
 
 
+def phone_photo(text: str, colour: str, size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A logo photographed with a phone held sideways: a JPEG whose pixels are stored
+    rotated, with EXIF orientation 6 saying how to turn them upright (an arrow and the
+    text point up when it is)."""
+    width, height = size
+    img = Image.linear_gradient("L").resize(size).convert("RGB")  # uneven light
+    draw = ImageDraw.Draw(img)
+    fill = COLOURS.get(colour, (30, 90, 170))
+    draw.rounded_rectangle((width * 0.1, height * 0.1, width * 0.9, height * 0.9),
+                           radius=height // 10, fill=(250, 248, 240))  # fmt: skip
+    draw.polygon([(width * 0.5, height * 0.15), (width * 0.35, height * 0.45),
+                  (width * 0.65, height * 0.45)], fill=fill)  # fmt: skip
+    draw.rectangle((width * 0.45, height * 0.45, width * 0.55, height * 0.6), fill=fill)
+    draw.text((width * 0.3, height * 0.65), text, fill=fill, font_size=height // 8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the viewer turns it 90° clockwise
+    stored = img.transpose(Image.Transpose.ROTATE_90)
+    return _encode(stored, "JPEG", quality=88, exif=exif)
+
+
+def grey_scan(size: tuple[int, int] = (1200, 500)) -> bytes:
+    """A signature scanned at 16 bits per pixel (PNG mode I;16): dark ink on paper that
+    is not quite white. Pillow's own conversion prints such a scan all white."""
+    width, height = size
+    ink = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(ink)
+    for n in range(4):
+        x = width * (0.1 + n * 0.2)
+        draw.arc((x, height * 0.2, x + width * 0.25, height * 0.8), 200, 520, fill=255, width=9)
+    draw.line((width * 0.08, height * 0.85, width * 0.9, height * 0.78), fill=255, width=6)
+    paper = Image.linear_gradient("L").resize(size).convert("I").point(lambda v: 58000 + v * 12)
+    scan = Image.composite(Image.new("I", size, 6000), paper, ink)
+    return _encode(scan.convert("I;16"), "PNG")
+
+
+def svg_logo(colour: str = "Ocean Blue", accent: str = "Sunburst") -> bytes:
+    """A vector logo as design tools export it: a gradient, paths, no text."""
+    main, second = (_hex(COLOURS.get(name, (30, 90, 170))) for name in (colour, accent))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<svg xmlns="http://www.w3.org/2000/svg" width="80mm" height="40mm" '
+        'viewBox="0 0 200 100">\n'
+        f'<defs><linearGradient id="g" x1="0" x2="1"><stop offset="0" stop-color="{main}"/>'
+        f'<stop offset="1" stop-color="{second}"/></linearGradient></defs>\n'
+        '<rect x="2" y="2" width="196" height="96" rx="18" fill="url(#g)"/>\n'
+        '<circle cx="50" cy="50" r="30" fill="#ffffff"/>\n'
+        f'<path d="M35 62 L50 28 L65 62 Z" fill="{main}"/>\n'
+        '<path d="M95 35 h85 v10 h-85 z M95 55 h60 v10 h-60 z" fill="#ffffff"/>\n'
+        "</svg>\n"
+    ).encode()
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#" + "".join(f"{c:02x}" for c in rgb)
+
+
 def _encode(img: Image.Image, fmt: str, **options: Any) -> bytes:
     buf = io.BytesIO()
     img.save(buf, fmt, **{"optimize": True, **options})
     return buf.getvalue()
 
 
-def production(key: str, value: str, n: int) -> dict[str, Any]:
-    return {
-        "key": key,
-        "value": value,
-        "ref": {"optionId": f"OPTION-{n:06x}", "choiceId": f"CHOICE-{n * 7:06x}"},
-    }
+def production(key: str, value: str, option_id: str, choice_id: str) -> dict[str, Any]:
+    return {"key": key, "value": value, "ref": {"optionId": option_id, "choiceId": choice_id}}
 
 
 def design_record(
@@ -213,10 +276,18 @@ def design_record(
         "__v": 0,
     }
     configuration: dict[str, Any] = {}
-    for n in range(len(entries)):
-        configuration[f"OPTION-{n:06x}"] = f"CHOICE-{n * 7:06x}"
+    # The API links a productionData value to the option it comes from: a typed text or
+    # an uploaded logo to its text or logo option, anything else to a plain choice.
+    linked = {text: f"OPTION-T{n:05x}" for n, (_, text) in enumerate(texts)}
+    linked |= {url: f"OPTION-L{n:05x}" for n, (_, url) in enumerate(logos)}
+    refs = []
+    for n, (_, value) in enumerate(entries):
+        option = linked.get(value, f"OPTION-{n:06x}")
+        refs.append((option, f"CHOICE-{n * 7:06x}"))
+        if option not in linked.values():
+            configuration[option] = f"CHOICE-{n * 7:06x}"
     for n, (name, url) in enumerate(logos):
-        logo_id = url.rsplit("/", 1)[-1].split(".")[0]
+        logo_id, _, ext = url.rsplit("/", 1)[-1].partition(".")
         configuration[f"OPTION-L{n:05x}"] = {
             "id": f"CHOICE-L{n:05x}",
             "name": name,
@@ -229,7 +300,7 @@ def design_record(
                     "type": "logo",
                     "logo": {
                         "_id": logo_id,
-                        "originalFilename": f"{name.lower().replace(' ', '-')}.png",
+                        "originalFilename": f"{name.lower().replace(' ', '-')}.{ext}",
                         "size": 9539,
                         "date": created,
                         "filename": url.rsplit("/", 1)[-1],
@@ -247,7 +318,10 @@ def design_record(
             "views": [{"type": "text", "text": text}],
         }
     return {
-        "productionData": [production(k, v, n) for n, (k, v) in enumerate(entries)],
+        "productionData": [
+            production(k, v, option, choice)
+            for (k, v), (option, choice) in zip(entries, refs, strict=True)
+        ],
         "summary": [{"key": k.split(" ")[0], "value": v} for k, v in entries[:6]],
         "designImages": [image],
         "_id": mongo_id,
@@ -369,6 +443,8 @@ def synthetic_dataset(
                 logos.append(("Custom logo", f"https://cdn1.mczr.co/synthetic/{logo_name}"))
             entries = [(k, rng.choice(_VALUES)) for k in keys]
             entries += [(f"{name} logo", url) for name, url in logos]
+            texts = [("Name", f"Customer {i} — Zoë")] if rng.random() < 0.5 else []
+            entries += texts
             created = (base + timedelta(minutes=i)).isoformat().replace("+00:00", "Z")
             designs.append(
                 design_record(
@@ -378,7 +454,7 @@ def synthetic_dataset(
                     entries=entries,
                     image_url=f"https://cdnv2.mycustomizer.com/synthetic/{image_name}",
                     logos=logos,
-                    texts=[("Name", f"Customer {i} — Zoë")] if rng.random() < 0.5 else [],
+                    texts=texts,
                     created=created,
                 )
             )

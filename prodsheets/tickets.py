@@ -4,6 +4,10 @@ A ``Ticket`` is everything a template needs, already checked: nothing in it is
 fetched later. Whatever is missing (a design, an image, a quantity, every item) becomes
 a ``Problem`` that the ticket prints in red and the run reports, never a silent blank;
 the items that can be printed are printed.
+
+Every uploaded image of an item is shown once, in its logo section, numbered: an image
+is often both a configured logo and a ``productionData`` value (``Logo logo``), and
+that row then points at its number ("see logo 1") instead of printing it a second time.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from datetime import UTC, datetime
 from .designs import DesignLookup, DesignMissing
 from .errors import AssetError
 from .images import DESIGN, LOGO, PreparedImage, Role
-from .models import Design, ImageRef, Order, OrderItem, ProductionEntry, TextView
+from .models import Design, EntryKind, Order, OrderItem, TextView
 from .qr import qr_text
 
 ImageResults = Mapping[tuple[str, str], PreparedImage | AssetError]
@@ -34,24 +38,34 @@ class Problem:
 
 @dataclass
 class EntryView:
-    """A ``productionData`` pair as printed; image-valued entries carry their image."""
+    """A ``productionData`` pair as printed. An image-valued entry points at the logo
+    that shows its image (``logo``, its number on the ticket)."""
 
     key: str
     value: str
     option_id: str
     choice_id: str
+    kind: EntryKind = EntryKind.CHOICE
     is_image: bool = False
+    logo: int | None = None
     image: PreparedImage | None = None
     problem: str | None = None
 
 
 @dataclass
 class LogoItem:
-    name: str
+    """An uploaded image, shown once per item whatever the number of options naming it."""
+
+    number: int
+    names: list[str]
     filename: str
     url: str
     image: PreparedImage | None = None
     problem: str | None = None
+
+    @property
+    def name(self) -> str:
+        return ", ".join(self.names)
 
 
 @dataclass
@@ -207,8 +221,20 @@ def _build_item(
                 Problem(where, "the design has no productionData: nothing to build from")
             )
 
-    entries = [_entry_view(e, image_for) for e in design.production_data]
-    logos = [_logo_item(logo.name, logo.image, image_for) for logo in design.logos]
+    logos = _Logos(where, image_for, problems)
+    for upload in design.logos:
+        logos.add(upload.image.url, upload.name, upload.image.display_name)
+    entries = []
+    for entry in design.production_data:
+        view = EntryView(entry.key, entry.value, entry.option_id, entry.choice_id, entry.kind)
+        if entry.is_image_url:
+            filename = entry.value.strip().rsplit("/", 1)[-1]
+            logo = logos.add(entry.value, entry.key, filename, named=False)
+            view.is_image, view.logo = True, logo.number
+            view.image, view.problem = logo.image, logo.problem
+        entries.append(view)
+    if design_image is not None:
+        problems.extend(Problem(where, f"design image: {p}") for p in design_image.problems)
     return TicketItem(
         index=index,
         count=count,
@@ -219,39 +245,55 @@ def _build_item(
         design_image=design_image,
         design_image_problem=design_image_problem,
         entries=entries,
-        logos=logos,
+        logos=logos.items,
         texts=list(design.texts),
         qr_text=qr.text(index, count, item, design),
         problems=problems,
     )
 
 
-def _entry_view(entry: ProductionEntry, image_for: Callable) -> EntryView:
-    view = EntryView(entry.key, entry.value, entry.option_id, entry.choice_id)
-    if entry.is_image_url:
-        view.is_image = True
-        view.image, view.problem = image_for(entry.value, LOGO, f"image for {entry.key!r}")
-    return view
+class _Logos:
+    """An item's uploaded images, each once (by URL), numbered in order of appearance."""
 
+    def __init__(self, where: str, image_for: Callable, problems: list[Problem]) -> None:
+        self.items: list[LogoItem] = []
+        self._where = where
+        self._image_for = image_for
+        self._problems = problems
+        self._by_url: dict[str, LogoItem] = {}
 
-def _logo_item(name: str, ref: ImageRef, image_for: Callable) -> LogoItem:
-    logo = LogoItem(name=name, filename=ref.display_name, url=ref.url)
-    logo.image, logo.problem = image_for(ref.url, LOGO, f"logo {name!r}")
-    return logo
+    def add(self, url: str, name: str, filename: str, *, named: bool = True) -> LogoItem:
+        """The logo showing ``url``; ``named``: ``name`` names the logo itself (a
+        configured logo option), not a row that merely points at it."""
+        url = url.strip()
+        logo = self._by_url.get(url)
+        if logo is not None:
+            if named and name not in logo.names:
+                logo.names.append(name)
+            return logo
+        logo = LogoItem(number=len(self.items) + 1, names=[name], filename=filename, url=url)
+        logo.image, logo.problem = self._image_for(url, LOGO, f"logo {name!r}")
+        if logo.image is not None:
+            self._problems.extend(
+                Problem(self._where, f"logo {name!r}: {p}") for p in logo.image.problems
+            )
+        self.items.append(logo)
+        self._by_url[url] = logo
+        return logo
 
 
 def ticket_warnings(ticket: Ticket) -> list[str]:
-    """Things worth a look that do not make the ticket incomplete (LOW-RES logos)."""
+    """Things worth a look that do not make the ticket incomplete: a LOW-RES image, an
+    animation printed as its first frame, colours that could only be approximated."""
     warnings = []
     for item in ticket.items:
-        seen = set()
-        images = [(lg.name, lg.image) for lg in item.logos]
-        images += [(e.key, e.image) for e in item.entries if e.is_image]
+        place = f"item {item.index} of {item.count}"
+        images = [("the design image", item.design_image)]
+        images += [(repr(logo.name), logo.image) for logo in item.logos]
         for name, image in images:
-            if image is not None and image.low_res and image.url not in seen:
-                seen.add(image.url)
-                warnings.append(
-                    f"item {item.index} of {item.count}: {name!r} is LOW-RES "
-                    f"({image.dpi:.0f} dpi at print size)"
-                )
+            if image is None:
+                continue
+            if image.low_res:
+                warnings.append(f"{place}: {name} is LOW-RES ({image.dpi:.0f} dpi at print size)")
+            warnings += [f"{place}: {name}: {note}" for note in image.notes if note.kind.warns]
     return warnings

@@ -11,7 +11,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from prodsheets.synthetic import design_record, logo_image, object_id, order_record, product_image
+from prodsheets.synthetic import (
+    design_record,
+    grey_scan,
+    logo_image,
+    object_id,
+    order_record,
+    phone_photo,
+    product_image,
+    svg_logo,
+)
 
 HERE = Path(__file__).resolve().parent
 CDN1 = "https://cdn1.mczr.co/acme-custom/"
@@ -84,6 +93,12 @@ def build() -> None:
         "logo-acme-team.png": logo_image("ACM", "Ocean Blue", 800, seed=2),
         "logo-bakery.png": logo_image("BK", "Gold", 600, seed=3),
         "logo-tiny.png": logo_image("T", "Forest Green", 64, seed=4),
+        "hoodie-green.png": product_image("apparel", "Forest Green", (900, 900)),
+        "watch-gold-arabic.png": product_image("watch", "Gold", (800, 800)),
+        "skateboard-sunburst.png": product_image("skateboard", "Sunburst", (1200, 600)),
+        "IMG_2041.jpg": phone_photo("CAFE", "Forest Green"),
+        "signature-scan.png": grey_scan(),
+        "team-logo.svg": svg_logo("Ocean Blue", "Sunburst"),
     }
     for name, data in files.items():
         (assets / name).write_bytes(data)
@@ -217,6 +232,61 @@ def build() -> None:
             created=created,
         ),
     ]
+    designs += [
+        design_record(
+            design_id=11,
+            mongo_id=d(11),
+            product="Custom Hoodie",
+            entries=[
+                ("Colour", "Forest Green"),
+                ("Size", "M"),
+                ("Print position", "Back, full width"),
+                ("Back print", CDN1 + "IMG_2041.jpg"),
+                ("Name on sleeve", "山田 花子"),
+            ],
+            image_url=CDN2 + "hoodie-green.png",
+            logos=[("Back print", CDN1 + "IMG_2041.jpg")],
+            texts=[("Name on sleeve", "山田 花子")],
+            created=created,
+        ),
+        design_record(
+            design_id=12,
+            mongo_id=d(12),
+            product="Engraved Watch",
+            entries=[
+                ("Case", "Gold"),
+                ("Strap", "Brown leather"),
+                ("Dial", "White"),
+                ("Engraving font", "Naskh"),
+                ("Engraving", "محمد عبد الله"),
+                ("Caseback signature", CDN1 + "signature-scan.png"),
+            ],
+            image_url=CDN2 + "watch-gold-arabic.png",
+            logos=[("Caseback signature", CDN1 + "signature-scan.png")],
+            texts=[
+                ("Engraving", "محمد عبد الله"),
+                ("Gift card", "Happy birthday!\nWith love,\nAmira"),
+            ],
+            created=created,
+        ),
+        design_record(
+            design_id=13,
+            mongo_id=d(13),
+            product="Custom Skateboard",
+            entries=[
+                ("Deck", 'Maple 8.25"'),
+                ("Grip tape", "Black"),
+                ("Trucks", "Silver"),
+                ("Wheels", "White 54 mm"),
+                ("Top graphic", CDN1 + "team-logo.svg"),
+                ("Grip tape engraving", "Skate or die 🛹🔥"),
+            ],
+            image_url=CDN2 + "skateboard-sunburst.png",
+            logos=[("Top graphic", CDN1 + "team-logo.svg")],
+            texts=[("Grip tape engraving", "Skate or die 🛹🔥")],
+            created=created,
+        ),
+    ]
     order_mongo = lambda n: object_id("5e69254b7148411680", n)  # noqa: E731
     orders = [
         order_record(
@@ -291,6 +361,27 @@ def build() -> None:
             items=[(2, d(6))],
             date="2026-11-26T07:30:00.000Z",
             payment_status="pending",
+        ),
+        order_record(
+            order_id=1011,
+            mongo_id=order_mongo(11),
+            name="#1011",
+            items=[(1, d(11))],
+            date="2026-11-26T09:15:00.000Z",
+        ),
+        order_record(
+            order_id=1012,
+            mongo_id=order_mongo(12),
+            name="#1012",
+            items=[(1, d(12))],
+            date="2026-11-26T10:40:00.000Z",
+        ),
+        order_record(
+            order_id=1013,
+            mongo_id=order_mongo(13),
+            name="#1013",
+            items=[(2, d(13))],
+            date="2026-11-26T12:05:00.000Z",
         ),
     ]
     for name, payload in (("orders.json", orders), ("designs.json", designs)):

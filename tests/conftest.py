@@ -234,3 +234,21 @@ def cups(print_servers, monkeypatch):
     """``lp``, ``lpstat`` and ``lpoptions`` (the product's too) talk to the test cupsd."""
     monkeypatch.setenv("CUPS_SERVER", print_servers.cups_server)
     return print_servers
+
+
+@pytest.fixture
+def print_order(make_sandbox, env_for, cli, tmp_path):
+    """Print an order of one design made for the test (``orders.one_design``: entries,
+    logos, texts, design image…) through `prodsheets order`, against a sandbox serving
+    it. Returns (result, pdf path or None)."""
+    from orders import one_design
+
+    def run(*, page_size: str = "A4", args: tuple[str, ...] = (), **design):
+        server = make_sandbox(one_design(**design))
+        env_for(server)
+        out = tmp_path / f"out-{page_size}"
+        result = cli("order", "9001", "-o", str(out), "--page-size", page_size, *args)
+        paths = [Path(line) for line in result.stdout.splitlines() if line.strip()]
+        return result, (paths[0] if paths else None)
+
+    return run

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from prodsheets.assets import AssetPolicy, AssetStore
 from prodsheets.errors import AssetError
-from prodsheets.images import DESIGN, LOGO
+from prodsheets.images import DESIGN, LOGO, PREPARE_VERSION
 
-from images import bomb_png, png
+from images import bomb_png, grey_ramp_16, jpeg, png
 
 
 def store_for(tmp_path, *origins: str, **policy) -> AssetStore:
@@ -155,5 +157,26 @@ def test_not_an_image_bomb_and_damage(routes, tmp_path):
         store.get(f"{routes.url}/bomb.png", LOGO)
     with pytest.raises(AssetError, match="damaged"):
         store.get(f"{routes.url}/cut.png", LOGO)
-    with pytest.raises(AssetError, match="not an image"):
-        store.get(f"{routes.url}/logo.svg", LOGO)
+    svg = store.get(f"{routes.url}/logo.svg", LOGO)  # drawn by WeasyPrint, as vectors
+    assert svg.vector and svg.mime == "image/svg+xml" and svg.path.suffix == ".svg"
+    assert not svg.low_res and svg.problems == ()
+
+
+def test_a_preparation_by_an_older_version_is_done_again(routes, tmp_path):
+    """Version 1 printed 16-bit scans white: what it left in the cache must not be used."""
+    routes.routes["/scan.png"] = (200, {}, grey_ramp_16())
+    url = f"{routes.url}/scan.png"
+    first = store_for(tmp_path, routes.url).get(url, LOGO)
+    assert first.path.name.endswith(f"-logo-v{PREPARE_VERSION}.png")
+    # What version 1 would have left beside it: a white picture under the old name.
+    stem = first.path.name.split("-logo-")[0] + "-logo"
+    white = first.path.parent / f"{stem}.jpg"
+    white.write_bytes(jpeg((10, 10)))
+    record = {"file": white.name, "width": 10, "height": 10, "source_width": 512,
+              "source_height": 64, "dpi": 406.4, "low_res": False}  # fmt: skip
+    (first.path.parent / f"{stem}.json").write_text(json.dumps(record))
+    # And a record of the current version that cannot be read: prepared again.
+    first.path.with_suffix(".json").write_text(json.dumps({"file": first.path.name, "x": 1}))
+    again = store_for(tmp_path, routes.url).get(url, LOGO)
+    assert again == first and again.path != white
+    assert routes.hits["/scan.png"] == 1  # from the cache's download, not the network

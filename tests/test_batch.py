@@ -24,7 +24,8 @@ from prodsheets.synthetic import synthetic_dataset
 import pdfcheck
 
 ROOT = Path(__file__).resolve().parent.parent
-PRINTABLE = ["#1001", "#1002", "#1003", "#1004", "#1005", "#1006", "#1007", "#W-2041"]
+PRINTABLE = ["#1001", "#1002", "#1003", "#1004", "#1005", "#1006", "#1007", "#W-2041",
+             "#1011", "#1012", "#1013"]  # fmt: skip
 GUITAR_DESIGN_ID = "5e74283608310f001714de63"
 
 
@@ -49,7 +50,7 @@ def test_prints_every_paid_order_once(sandbox, run_batch):
     assert sorted(p.name for p in run_dir.iterdir()) == sorted(
         [t["file"] for t in manifest["tickets"]] + ["manifest.json"]
     )
-    assert "printed 8, incomplete 0, failed 0, skipped 2" in result.stderr
+    assert "printed 11, incomplete 0, failed 0, skipped 2" in result.stderr
     # Designs shared by several items and orders are fetched once per run.
     assert sandbox.hits[f"/brands/{DEFAULT_BRAND}/designs/{GUITAR_DESIGN_ID}"] == 1
 
@@ -60,7 +61,7 @@ def test_rerun_prints_nothing_then_force_reprints(sandbox, run_batch):
     again_result, again = run_batch(sandbox)
     assert again_result.exit_code == 0
     assert again["tickets"] == []
-    assert again["counts"]["unchanged"] == 8
+    assert again["counts"]["unchanged"] == len(PRINTABLE)
     assert again["_path"].parent != first["_path"].parent  # beside, not over, the first
     assert (first["_path"].parent / "order-1001.pdf").is_file()
     forced_result, forced = run_batch(sandbox, "--force")
@@ -104,7 +105,8 @@ def test_filters(sandbox, run_batch):
     assert names(manifest) == ["#1006", "#1007", "#W-2041"]
     result, manifest = run_batch(sandbox, "--include-trial", "--payment-status", "paid",
                                  "--payment-status", "pending")  # fmt: skip
-    assert names(manifest) == ["#1001", "#1002", "#1003", "#1004", "#1005", "#1009", "#1010"]
+    assert names(manifest) == ["#1001", "#1002", "#1003", "#1004", "#1005", "#1009", "#1010",
+                               "#1011", "#1012", "#1013"]  # fmt: skip
     result, manifest = run_batch(sandbox, "--force", "--status", "in production")
     assert names(manifest) == ["#1002"]
     assert cli_usage_error(run_batch, sandbox, "--since", "yesterday")
@@ -183,7 +185,7 @@ def test_an_image_that_is_gone_is_printed_incomplete_and_not_retried(sandbox, ru
     assert "INCOMPLETE: #1005" in result.stderr and "HTTP 404" in result.stderr
     again_result, again = run_batch(sandbox)
     assert again_result.exit_code == 0  # nothing new tonight; the earlier ticket stands
-    assert again["tickets"] == [] and again["counts"]["unchanged"] == 8
+    assert again["tickets"] == [] and again["counts"]["unchanged"] == len(PRINTABLE)
 
 
 def test_combined_pdf_with_summary(sandbox, run_batch):
@@ -195,12 +197,20 @@ def test_combined_pdf_with_summary(sandbox, run_batch):
     summary_pages = pdfcheck.page_count(combined) - ticket_pages
     assert summary_pages >= 1
     summary = pdfcheck.squash(" ".join(pdfcheck.page_texts(combined)[:summary_pages]))
-    assert "8 orders · 12 items · 26 pieces in total" in summary
-    assert "Custom T-Shirt × 14" in summary
-    assert "Body material: Bright Red × 2" in summary
-    assert "Colour: Black × 8" in summary
+    assert "Pick list — acme-custom" in summary
+    assert "11 orders · 15 items · 30 pieces in total" in summary
+    # Per product, per option: what to take from the shelf, with the pieces needing it.
+    shirts = summary[summary.index("Custom T-Shirt — 14 pieces in 5 items") :]
+    assert shirts.index("Colour Black × 8 White × 5 Heather Grey × 1") < shirts.index("Size S × 8")
+    guitars = summary[summary.index("Custom Guitar — 3 pieces in 3 items") :]
+    assert "Body material Bright Red × 2 Ocean Blue × 1" in guitars
+    # What customers typed or uploaded is counted, never listed as a material.
+    watches = summary[summary.index("Engraved Watch — 9 pieces in 4 items") :]
+    assert "custom texts: 6 on 14 pieces · uploaded images: 1 on 1 piece" in watches
+    assert "Für Amélie" not in summary and "محمد" not in summary
+    assert ".png" not in summary and ".svg" not in summary
     codes = [c for page in pdfcheck.qr_codes(combined) for c in page]
-    assert len(codes) == 12
+    assert len(codes) == 15
 
 
 def test_second_batch_is_refused_while_one_runs(sandbox, run_batch, tmp_path):
@@ -374,8 +384,8 @@ def test_the_progress_bar_reaches_the_end_on_a_quiet_rerun(sandbox, env_for, tmp
         calls: list[tuple[int, int]] = []
         with ApiClient(sandbox.url, DEFAULT_BRAND, DEFAULT_TOKEN) as client:
             report = run_batch(client, settings, options, progress=_recorder(calls))
-        assert calls and calls[-1] == (8, 8)
-    assert report.outcomes == [] and report.counts["unchanged"] == 8
+        assert calls and calls[-1] == (len(PRINTABLE), len(PRINTABLE))
+    assert report.outcomes == [] and report.counts["unchanged"] == len(PRINTABLE)
 
 
 def test_dry_run_after_a_run_touches_nothing(sandbox, run_batch, tmp_path):

@@ -1,16 +1,18 @@
-"""Preparing images: allowed formats, print size, resolution marks, colour."""
+"""Preparing images: allowed formats, print size, resolution marks, colour, orientation,
+animations, SVG."""
 
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from PIL import Image, ImageCms
 
 from prodsheets.errors import AssetError
-from prodsheets.images import DESIGN, LOGO, prepare_image
+from prodsheets.images import DESIGN, LOGO, NoteKind, PreparedImage, prepare_image
 
-from images import jpeg, png
+from images import QUADRANTS, animated, encode, exif_photo, grey_ramp_16, jpeg, near, png
 
 
 def test_format_allow_list():
@@ -31,7 +33,7 @@ def test_downscaled_to_300_dpi_at_print_size():
 
 def test_low_res_logo_is_flagged_not_refused():
     _, info = prepare_image(png((64, 64)), LOGO)
-    assert info["low_res"] is True and info["dpi"] < 150
+    assert info["low_res"] is True and info["dpi"] < LOGO.low_res_dpi
     _, info = prepare_image(png((600, 600)), LOGO)
     assert info["low_res"] is False
 
@@ -79,3 +81,109 @@ def test_a_truncated_upload_is_refused_even_after_weasyprint_was_imported():
     Image.effect_noise((400, 400), 64).save(buf, "PNG")
     with pytest.raises(AssetError, match="damaged"):
         prepare_image(buf.getvalue()[: len(buf.getvalue()) // 2], LOGO)
+
+
+# -- what the customer's viewer shows -------------------------------------------------
+
+
+def _decoded(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_and_sizes_are_upright(orientation):
+    data, info = prepare_image(exif_photo(orientation, (400, 200)), LOGO)
+    assert (info["source_width"], info["source_height"]) == (400, 200)
+    assert info["aspect"] == 2.0
+    img = _decoded(data)
+    width, height = img.size
+    assert width > height
+    for (qx, qy), colour in QUADRANTS.items():
+        centre = (width * (2 * qx + 1) // 4, height * (2 * qy + 1) // 4)
+        assert near(img.getpixel(centre), colour, 12), (orientation, (qx, qy))
+    notes = [str(n) for n in info["notes"]]
+    if orientation == 1:
+        assert notes == []
+    else:
+        assert notes == [
+            f"turned upright as the camera recorded it (EXIF orientation {orientation})"
+        ]
+
+
+def test_dpi_is_reported_for_the_upright_photo():
+    # A portrait phone photo stored landscape: at 32 mm tall it is 1200 px over 32 mm.
+    _, info = prepare_image(exif_photo(6, (900, 1200)), LOGO)
+    assert (info["source_width"], info["source_height"]) == (900, 1200)
+    assert info["dpi"] == round(1200 / (LOGO.box_mm[1] / 25.4), 1)
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "PNG", "WEBP"])
+def test_an_animation_prints_its_first_frame_and_says_so(fmt):
+    data, info = prepare_image(animated(fmt), LOGO)
+    assert near(_decoded(data).getpixel((10, 10)), (230, 30, 30), 2)
+    assert [(n.kind, str(n)) for n in info["notes"]] == [
+        (NoteKind.ANIMATED, f"animated {fmt} (3 frames): only the first frame is printed")
+    ]
+    assert NoteKind.ANIMATED.warns
+
+
+def test_a_multi_page_tiff_prints_its_first_page_and_says_so():
+    pages = [Image.new("RGB", (100, 100), c) for c in ((0, 0, 0), (255, 255, 255))]
+    data, info = prepare_image(encode(pages[0], "TIFF", save_all=True, append_images=pages[1:]),
+                               LOGO)  # fmt: skip
+    assert info["format"] == "TIFF" and _decoded(data).getpixel((5, 5)) == (0, 0, 0)
+    assert [str(n) for n in info["notes"]] == ["2-page TIFF: only the first page is printed"]
+
+
+def test_a_16_bit_scan_keeps_its_greys():
+    data, info = prepare_image(grey_ramp_16((512, 64)), LOGO)
+    row = [_decoded(data).getpixel((x, 10))[0] for x in range(0, info["width"], 16)]
+    expected = [round(x * 255 / (info["width"] - 1)) for x in range(0, info["width"], 16)]
+    assert near(row, expected, 3) and info["notes"] == ()
+
+
+def test_a_tiny_design_image_is_low_res_too():
+    _, info = prepare_image(png((64, 64)), DESIGN)
+    assert info["low_res"] and info["dpi"] < DESIGN.low_res_dpi
+    _, info = prepare_image(png((1000, 750)), DESIGN)
+    assert not info["low_res"]
+
+
+def test_logos_keep_edges_and_transparency_photos_become_jpeg():
+    transparent = prepare_image(png((300, 300), colour=(0, 0, 0, 0)), LOGO)[1]
+    assert transparent["mime"] == "image/png" and transparent["transparent"]
+    assert [n.kind for n in transparent["notes"]] == [NoteKind.TRANSPARENT]
+    flat = prepare_image(png((300, 300), mode="RGB"), LOGO)[1]
+    assert flat["mime"] == "image/png" and not flat["transparent"]
+    noise = Image.merge("RGB", [Image.effect_noise((300, 300), 60) for _ in range(3)])
+    assert prepare_image(encode(noise, "PNG"), LOGO)[1]["mime"] == "image/jpeg"  # photo-like
+
+
+def test_svg_is_prepared_as_vector_with_its_refusals():
+    body = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="60mm" height="30mm">'
+        '<image href="http://127.0.0.1:9/x.png"/><rect width="5" height="5"/></svg>'
+    )
+    data, info = prepare_image(body.encode(), LOGO)
+    assert info["vector"] and info["mime"] == "image/svg+xml" and not info["low_res"]
+    assert info["size_mm"] == (60.0, 30.0) and info["aspect"] == 2.0
+    assert info["problems"] == (
+        "SVG refers to files outside itself, not drawn: http://127.0.0.1:9/x.png",
+    )
+    assert b"127.0.0.1" not in data
+
+
+def test_tiff_is_allowed():
+    data, info = prepare_image(encode(Image.new("RGB", (300, 200), (10, 20, 30)), "TIFF"), LOGO)
+    assert info["format"] == "TIFF" and _decoded(data).getpixel((5, 5)) == (10, 20, 30)
+
+
+def test_a_prepared_image_survives_the_cache_record(tmp_path):
+    _, info = prepare_image(animated("GIF"), LOGO)
+    image = PreparedImage(url="u", path=tmp_path / "x.png", **info)
+    assert PreparedImage.from_record("u", tmp_path / "x.png", image.to_record()) == image
+    svg_info = prepare_image(b'<svg xmlns="http://www.w3.org/2000/svg" width="1in" height="1in"/>',
+                             LOGO)[1]  # fmt: skip
+    svg = PreparedImage(url="s", path=tmp_path / "x.svg", **svg_info)
+    record = json.loads(json.dumps(svg.to_record()))
+    assert PreparedImage.from_record("s", tmp_path / "x.svg", record) == svg

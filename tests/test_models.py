@@ -131,3 +131,21 @@ def test_image_url_detection():
     assert is_image("https://cdn1.mczr.co/brand/abc.JPG?v=2")
     assert not is_image("Bright Red")
     assert not is_image("see https://cdn1.mczr.co/a.png please")
+
+
+def test_production_values_are_told_apart_by_what_they_are(sample_designs):
+    from prodsheets.models import EntryKind
+
+    def kinds(design_id: str) -> dict[str, EntryKind]:
+        design = Design.from_json(sample_designs[design_id])
+        return {e.key: e.kind for e in design.production_data}
+
+    guitar = kinds("5e74283608310f001714de63")
+    assert guitar["Body material"] is EntryKind.CHOICE
+    assert guitar["Logo logo"] is EntryKind.IMAGE  # linked to the logo option, and a URL
+    watch = kinds("5e74283608310f0017000003")
+    assert watch["Engraving"] is EntryKind.TEXT  # linked to the text option
+    raw = dict(sample_designs["5e74283608310f0017000003"])
+    raw["productionData"] = [{"key": "Engraving", "value": "Für Amélie — ♥ 12.06.2026"}]
+    (entry,) = Design.from_json(raw).production_data
+    assert entry.kind is EntryKind.TEXT  # no link, but exactly what the customer typed

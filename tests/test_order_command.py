@@ -65,7 +65,7 @@ def test_all_sample_orders_print_complete(sample_tickets, sample_orders):
     assert leftovers == []
 
 
-@pytest.mark.parametrize("order_index", range(10))
+@pytest.mark.parametrize("order_index", range(13))
 def test_ticket_shows_everything_ordered(
     sample_tickets, sample_orders, sample_designs, order_index
 ):
@@ -153,7 +153,6 @@ def test_low_res_logo_is_a_warning_not_a_failure(sample_tickets):
         ("A4", (210.0, 297.0)),
         ("Letter", (215.9, 279.4)),
         ("A5", (148.0, 210.0)),
-        ("4x6in", (101.6, 152.4)),
     ],
 )
 def test_page_sizes(shared_sandbox, env_for, cli, tmp_path, size, mm):
@@ -168,6 +167,27 @@ def test_page_sizes(shared_sandbox, env_for, cli, tmp_path, size, mm):
     assert "Qty 5" in text and "ÉQUIPE DES CRÉATEURS" in text
     assert "Brand acme-custom" in text and "Product Custom T-Shirt" in text  # not one letter a line
     assert pdfcheck.page_count(path) <= 6
+
+
+def test_label_has_the_essentials_and_the_rest_follows(shared_sandbox, env_for, cli, tmp_path):
+    """4x6 in: each item's label page holds what a box needs; its details follow it."""
+    env_for(shared_sandbox)
+    result = cli("order", "1003", "-o", str(tmp_path), "--page-size", "4x6in")
+    assert result.exit_code == 0, result.stderr
+    path = pdf_paths(result)[0]
+    assert set(pdfcheck.page_sizes_mm(path)) == {(101.6, 152.4)}
+    pages = [pdfcheck.squash(p) for p in pdfcheck.page_texts(path)]
+    labels = [n for n, page in enumerate(pages) if "Production details on the next page" in page]
+    assert len(labels) == 3 and len(pages) == 6  # label + one continuation per item
+    codes = pdfcheck.qr_codes(path)
+    for k, (n, qty) in enumerate(zip(labels, (5, 3, 1), strict=True), 1):
+        label = pages[n]
+        assert label.startswith(f"#1003 Item {k} of 3 Qty {qty} Custom T-Shirt")
+        assert "acme-custom · 2026-11-21 11:30 UTC" in label
+        assert len(codes[n]) == 1  # the QR code is on the label
+        rest = pages[n + 1]
+        assert f"#1003 Item {k} of 3 Qty {qty}" in rest and "Production data" in rest
+    assert "ÉQUIPE DES CRÉATEURS" in pages[labels[2] + 1]
 
 
 def test_order_by_id_number_and_name(shared_sandbox, env_for, cli, tmp_path):
@@ -440,3 +460,22 @@ def test_real_process_no_traceback_no_token(shared_sandbox, tmp_path):
     assert "Traceback" not in proc.stderr
     assert "refused the token" in proc.stderr
     assert secret not in proc.stderr and secret not in proc.stdout
+
+
+def test_sample_tickets_as_pictures_for_a_person(sample_tickets):
+    """Every page of every sample ticket as a PNG under tests/artifacts/ (not committed),
+    so a person can look at them; each must show something on white."""
+    from PIL import Image, ImageStat
+
+    _, paths = sample_tickets
+    folder = Path(__file__).resolve().parent / "artifacts" / "samples"
+    for old in folder.glob("*.png"):
+        old.unlink()
+    written = []
+    for path in paths.values():
+        if path.is_file():
+            written += pdfcheck.save_pages_png(path, folder)
+    assert len(written) >= len([p for p in paths.values() if p.is_file()])
+    for png_path in written:
+        with Image.open(png_path) as page:
+            assert ImageStat.Stat(page.convert("L")).stddev[0] > 10, png_path  # not blank

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -111,4 +112,58 @@ def test_low_res_is_a_warning(order_1001, guitar):
     assert ticket.complete
     assert ticket_warnings(ticket) == [
         "item 1 of 1: 'Custom logo' is LOW-RES (300 dpi at print size)"
+    ]
+
+
+def test_an_uploaded_image_is_one_logo_however_many_options_name_it(order_1001, guitar):
+    ticket = build(order_1001, {GUITAR: guitar})
+    (item,) = ticket.items
+    (logo,) = item.logos  # the guitar's "Custom logo" is also its "Logo logo" value
+    assert (logo.number, logo.name, logo.filename) == (1, "Custom logo", "custom-logo.png")
+    entry = next(e for e in item.entries if e.key == "Logo logo")
+    assert entry.is_image and entry.logo == 1 and entry.image is logo.image
+
+
+def test_logos_sharing_a_file_and_images_only_in_production_data(order_1001, guitar):
+    raw = copy.deepcopy(guitar.raw)
+    url = guitar.logos[0].image.url
+    raw["configuration"]["OPTION-BACK"] = {
+        "type": "logo", "name": "Back logo",
+        "views": [{"type": "logo", "logo": {"url": url, "_id": "b"}}],
+    }  # fmt: skip
+    raw["productionData"].append({"key": "Sleeve print", "value": "https://cdn1.mczr.co/s.png"})
+    design = Design.from_json(raw)
+    ticket = build(order_1001, {GUITAR: design})
+    (item,) = ticket.items
+    assert [(lg.number, lg.name) for lg in item.logos] == [
+        (1, "Custom logo, Back logo"),
+        (2, "Sleeve print"),
+    ]
+    assert [e.logo for e in item.entries if e.is_image] == [1, 2]
+
+
+def test_what_an_image_could_not_print_is_a_problem_and_notes_warn(order_1001, guitar):
+    from prodsheets.images import ImageNote, NoteKind
+
+    images = all_images(order_1001, {GUITAR: guitar})
+    url = guitar.logos[0].image.url
+    images[(url, "logo")] = dataclasses.replace(
+        prepared(url), problems=("SVG refers to files outside itself, not drawn: http://x/y.png",)
+    )
+    design_url = guitar.design_image.url
+    animated = ImageNote(
+        NoteKind.ANIMATED, "animated GIF (3 frames): only the first frame is printed"
+    )
+    rotated = ImageNote(NoteKind.ROTATED, "turned upright (EXIF orientation 6)")
+    images[(design_url, "design")] = dataclasses.replace(
+        prepared(design_url, low_res=True), notes=(animated, rotated)
+    )
+    ticket = build(order_1001, {GUITAR: guitar}, images)
+    assert [str(p) for p in ticket.all_problems] == [
+        "item 1 of 1: logo 'Custom logo': SVG refers to files outside itself, not drawn: "
+        "http://x/y.png"
+    ]
+    assert ticket_warnings(ticket) == [
+        "item 1 of 1: the design image is LOW-RES (300 dpi at print size)",
+        "item 1 of 1: the design image: animated GIF (3 frames): only the first frame is printed",
     ]
