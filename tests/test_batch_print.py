@@ -20,7 +20,9 @@ import pdfcheck
 from printers import wait_until
 
 PRINTABLE = ["order-1001.pdf", "order-1002.pdf", "order-1003.pdf", "order-1004.pdf",
-             "order-1005.pdf", "order-1006.pdf", "order-1007.pdf", "order-W-2041.pdf"]  # fmt: skip
+             "order-1005.pdf", "order-1006.pdf", "order-1007.pdf", "order-W-2041.pdf",
+             "order-1011.pdf", "order-1012.pdf", "order-1013.pdf"]  # fmt: skip
+N = len(PRINTABLE)
 
 
 @pytest.fixture
@@ -48,16 +50,16 @@ def test_each_ticket_once_in_order_then_nothing_then_the_revised_one(sandbox, ni
     result, manifest = night(sandbox, "--print", "--printer", printer.uri)
     assert result.exit_code == 0, result.stderr
     assert prints(manifest) == [(name, "sent") for name in PRINTABLE]
-    assert [t["print"]["job_id"] for t in manifest["tickets"]] == list(range(1, 9))
+    assert [t["print"]["job_id"] for t in manifest["tickets"]] == list(range(1, N + 1))
     assert {t["print"]["printer"] for t in manifest["tickets"]} == {printer.uri}
     assert printer.documents() == on_disk(manifest)  # byte for byte, in orderId order
-    assert manifest["counts"]["sent"] == 8 and manifest["counts"]["not_sent"] == 0
+    assert manifest["counts"]["sent"] == N and manifest["counts"]["not_sent"] == 0
     assert f"sent order-1001.pdf to {printer.uri} (job 1)" in result.stderr
-    assert "sent 8, not sent 0" in result.stderr
+    assert f"sent {N}, not sent 0" in result.stderr
 
     again_result, again = night(sandbox, "--print", "--printer", printer.uri)
     assert again_result.exit_code == 0 and again["tickets"] == []
-    assert again["counts"]["sent"] == 0 and len(printer.documents()) == 8
+    assert again["counts"]["sent"] == 0 and len(printer.documents()) == N
 
     order = copy.deepcopy(sandbox.orders_by_id["5e69254b7148411680000003"])  # #1003
     order["items"][0]["quantity"] = 7
@@ -65,9 +67,9 @@ def test_each_ticket_once_in_order_then_nothing_then_the_revised_one(sandbox, ni
     revised_result, revised = night(sandbox, "--print", "--printer", printer.uri)
     assert revised_result.exit_code == 0, revised_result.stderr
     assert prints(revised) == [("order-1003.pdf", "sent")]
-    ninth = printer.received("order-1003.pdf").document  # the newest of that name
-    assert ninth.read_bytes() == on_disk(revised)[0] and len(printer.documents()) == 9
-    assert "REVISED" in pdfcheck.text(ninth)
+    revised_doc = printer.received("order-1003.pdf").document  # the newest of that name
+    assert revised_doc.read_bytes() == on_disk(revised)[0] and len(printer.documents()) == N + 1
+    assert "REVISED" in pdfcheck.text(revised_doc)
 
 
 def test_through_a_cups_queue(sandbox, night, cups, printer):
@@ -77,7 +79,7 @@ def test_through_a_cups_queue(sandbox, night, cups, printer):
     assert prints(manifest) == [(name, "sent") for name in PRINTABLE]
     job_ids = [t["print"]["job_id"] for t in manifest["tickets"]]  # CUPS's job ids
     assert job_ids == sorted(set(job_ids))
-    wait_until(lambda: len(printer.documents()) == 8, "CUPS to deliver 8 jobs")
+    wait_until(lambda: len(printer.documents()) == N, f"CUPS to deliver {N} jobs")
     assert printer.documents() == on_disk(manifest)
 
 
@@ -85,12 +87,12 @@ def test_printer_down_then_back_sends_exactly_the_missing(sandbox, night, printe
     printer.stop()
     result, manifest = night(sandbox, "--print", "--printer", printer.uri)
     assert result.exit_code == 3
-    assert [t["status"] for t in manifest["tickets"]] == ["printed"] * 8  # all written
+    assert [t["status"] for t in manifest["tickets"]] == ["printed"] * N  # all written
     assert prints(manifest) == [(name, "not sent") for name in PRINTABLE]
     assert "Connection refused" in manifest["tickets"][0]["print"]["error"]
-    assert manifest["counts"]["sent"] == 0 and manifest["counts"]["not_sent"] == 8
+    assert manifest["counts"]["sent"] == 0 and manifest["counts"]["not_sent"] == N
     assert f"NOT SENT: order-1001.pdf: cannot reach {printer.uri}" in result.stderr
-    assert "NOT SENT: 7 more for the same reason" in result.stderr
+    assert f"NOT SENT: {N - 1} more for the same reason" in result.stderr
     first_dir = manifest["_dir"]
 
     printer.start()
@@ -102,15 +104,15 @@ def test_printer_down_then_back_sends_exactly_the_missing(sandbox, night, printe
     assert [(b["file"], b["print"]["state"]) for b in back["backlog"]] == [
         (f"{first_dir.name}/{name}", "sent") for name in PRINTABLE
     ]
-    assert back["counts"]["sent"] == 8
+    assert back["counts"]["sent"] == N
     assert printer.documents() == on_disk(manifest)
     first = json.loads((first_dir / "manifest.json").read_text())  # now says what happened
     assert prints(first) == [(name, "sent") for name in PRINTABLE]
-    assert first["counts"]["sent"] == 8 and first["counts"]["not_sent"] == 0
+    assert first["counts"]["sent"] == N and first["counts"]["not_sent"] == 0
 
     quiet_result, quiet = night(sandbox, "--print", "--printer", printer.uri)
     assert quiet_result.exit_code == 0 and "backlog" not in quiet
-    assert len(printer.documents()) == 8
+    assert len(printer.documents()) == N
 
 
 def test_a_stopped_queue_gets_nothing_and_the_next_run_sends_all(sandbox, night, cups, printer):
@@ -122,13 +124,13 @@ def test_a_stopped_queue_gets_nothing_and_the_next_run_sends_all(sandbox, night,
         result.stderr
     )
     assert prints(manifest) == [(name, "not sent") for name in PRINTABLE]
-    assert len(list(manifest["_dir"].glob("*.pdf"))) == 8
+    assert len(list(manifest["_dir"].glob("*.pdf"))) == N
     assert cups.cups("lpstat", "-W", "all", "-o", queue).stdout == ""
     cups.cups("cupsenable", queue)
     back_result, back = night(sandbox, "--print", "--printer", queue)
     assert back_result.exit_code == 0, back_result.stderr
-    assert [b["print"]["state"] for b in back["backlog"]] == ["sent"] * 8
-    wait_until(lambda: len(printer.documents()) == 8, "CUPS to deliver 8 jobs")
+    assert [b["print"]["state"] for b in back["backlog"]] == ["sent"] * N
+    wait_until(lambda: len(printer.documents()) == N, f"CUPS to deliver {N} jobs")
     assert printer.documents() == on_disk(manifest)
 
 
@@ -157,11 +159,12 @@ def test_a_printer_that_vanishes_mid_run(sandbox, env_for, tmp_path, printer, ni
                            jobs=1, send=True)  # fmt: skip
     with ApiClient(sandbox.url, DEFAULT_BRAND, DEFAULT_TOKEN) as client:
         report = run_batch(client, load_settings({}), options, printer_opener=vanishing)
-    assert (report.counts["printed"], report.counts["sent"], report.counts["not_sent"]) == (8, 3, 5)
-    assert len(report.outcomes) == 8 and report.print_error is not None
+    counts = report.counts
+    assert (counts["printed"], counts["sent"], counts["not_sent"]) == (N, 3, N - 3)
+    assert len(report.outcomes) == N and report.print_error is not None
     manifest = json.loads(report.manifest_path.read_text())
     manifest["_dir"] = report.run_dir
-    assert [state for _, state in prints(manifest)] == ["sent"] * 3 + ["not sent"] * 5
+    assert [state for _, state in prints(manifest)] == ["sent"] * 3 + ["not sent"] * (N - 3)
     first_spool = printer.documents()
 
     printer.start()
