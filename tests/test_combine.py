@@ -10,7 +10,7 @@ from prodsheets.config import load_settings
 from prodsheets.models import Design, Order
 from prodsheets.qr import DEFAULT_QR_TEMPLATE
 from prodsheets.render import Renderer
-from prodsheets.synthetic import synthetic_dataset
+from prodsheets.synthetic import World, synthetic_dataset
 from prodsheets.tickets import build_ticket
 
 import pdfcheck
@@ -18,7 +18,7 @@ import pdfcheck
 
 def night(n_orders: int, seed: int = 11) -> Tally:
     """The tally of ``n_orders`` typical synthetic orders (as the batch keeps it)."""
-    data = synthetic_dataset(n_orders, seed=seed)
+    data = synthetic_dataset(n_orders, seed=seed, world=World.SHARED)  # only the orders count
     designs = {d["_id"]: Design.from_json(d) for d in data.designs}
     tally = Tally()
     for raw in data.orders:
