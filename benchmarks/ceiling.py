@@ -1,8 +1,10 @@
-"""The render-only ceiling: the same tickets rendered from memory, no network, every core.
+"""The render-only ceiling: the same tickets made from memory, no network, every core.
 
-Tickets are assembled first (designs and images from the sandbox, images through the
-warm cache the batch left), then only the rendering is timed, on the batch's own
-process pool, writing the PDFs as the batch does.
+Every order is gathered first (designs from the sandbox, image downloads through the warm
+cache the batch left: no network while timing), then only the CPU half is timed, on the
+batch's own process pool, exactly as the batch's workers do it: preparing the images
+(from a cold preparation cache, as the batch had), building and rendering each ticket,
+writing the PDFs.
 
     python -m benchmarks.ceiling --out DIR --jobs 2   (API settings from PRODSHEETS_*)
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import time
 from concurrent.futures import wait
 from pathlib import Path
@@ -20,7 +23,7 @@ from prodsheets.api import ApiClient
 from prodsheets.assets import AssetStore
 from prodsheets.config import load_settings
 from prodsheets.designs import DesignSource
-from prodsheets.pipeline import prepare
+from prodsheets.pipeline import gather
 from prodsheets.render_pool import RenderPool
 
 
@@ -37,21 +40,19 @@ def main() -> None:
         designs = {d.api_id: d for d in client.iter_designs(count=100)}
         orders = list(client.iter_orders("orderId", "ascending", count=100))
         source = DesignSource(designs.__getitem__)
-        tickets = [
-            prepare(o, source, store, brand=brand, qr_template=settings.qr_template).ticket
-            for o in orders
-        ]
-    items = sum(len(t.items) for t in tickets)
+        gathered = [gather(o, source, store) for o in orders]
+    items = sum(len(g.order.items) for g in gathered)
     with RenderPool(args.jobs, settings, inline=args.jobs == 1) as pool:
-        warm = [pool.submit(tickets[0], args.out / "warmup.pdf") for _ in range(args.jobs * 2)]
+        warm = [pool.submit(gathered[0], args.out / "warmup.pdf") for _ in range(args.jobs * 2)]
         wait(warm)
+        shutil.rmtree(store.prepared_dir, ignore_errors=True)  # prepared as the batch did
         start = time.perf_counter()
-        futures = [pool.submit(t, args.out / f"order-{n}.pdf") for n, t in enumerate(tickets)]
+        futures = [pool.submit(g, args.out / f"order-{n}.pdf") for n, g in enumerate(gathered)]
         for future in futures:
-            staged = future.result()
+            staged, _ = future.result()
             os.replace(staged.temp, staged.final)
         wall = time.perf_counter() - start
-    print(json.dumps({"orders": len(tickets), "items": items, "wall": wall}))
+    print(json.dumps({"orders": len(gathered), "items": items, "wall": wall}))
 
 
 if __name__ == "__main__":

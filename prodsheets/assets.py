@@ -24,7 +24,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,7 @@ from . import __version__
 from .config import Settings
 from .errors import AssetError
 from .fsutil import atomic_write_bytes
-from .images import EXTENSIONS, PREPARE_VERSION, ROLES, PreparedImage, Role, prepare_image
+from .images import EXTENSIONS, PREPARE_VERSION, PreparedImage, Role, prepare_image
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class AssetStore:
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
-        self._inflight: dict[tuple[str, str], Future] = {}
+        self._inflight: dict[str, Future] = {}
         self.downloads = 0
 
     @classmethod
@@ -190,48 +190,75 @@ class AssetStore:
     def fetch_many(
         self, wanted: Iterable[tuple[str, Role]]
     ) -> dict[tuple[str, str], PreparedImage | AssetError]:
-        """Prepare every (url, role) once, concurrently; failures are returned, not raised."""
-        unique = list(dict.fromkeys((url, role.name) for url, role in wanted))
-        results: dict[tuple[str, str], PreparedImage | AssetError] = {}
-        if not unique:
-            return results
+        """Download and prepare every (url, role) once: both halves, in this process."""
+        wanted = list(wanted)
+        return self.prepare_many(wanted, self.download_many(url for url, _ in wanted))
 
-        def one(key: tuple[str, str]) -> PreparedImage | AssetError:
+    def get(self, url: str, role: Role) -> PreparedImage:
+        """The prepared image for ``url`` in ``role``; raises ``AssetError``."""
+        return self.prepare(url, self.download(url), role)
+
+    # -- the network half: downloads, in the batch's main process ---------------------
+
+    def download_many(self, urls: Iterable[str]) -> dict[str, str | AssetError]:
+        """The content digest of every URL (downloaded at most once), concurrently;
+        failures are returned, not raised."""
+        unique = list(dict.fromkeys(url.strip() for url in urls))
+
+        def one(url: str) -> str | AssetError:
             try:
-                return self.get(key[0], ROLES[key[1]])
+                return self.download(url)
             except AssetError as exc:
                 return exc
 
-        if len(unique) == 1 or self.workers <= 1:
-            return {key: one(key) for key in unique}
-        for key, result in zip(unique, self._executor().map(one, unique), strict=True):
-            results[key] = result
-        return results
+        if len(unique) <= 1 or self.workers <= 1:
+            return {url: one(url) for url in unique}
+        return dict(zip(unique, self._executor().map(one, unique), strict=True))
 
-    def get(self, url: str, role: Role) -> PreparedImage:
-        """The prepared image for ``url`` in ``role``; raises ``AssetError``. Callers
-        asking for the same image at the same time share one download and preparation."""
+    def download(self, url: str) -> str:
+        """The sha256 of what ``url`` serves, through the disk cache. Callers asking for
+        the same URL at the same time share one download. Raises ``AssetError``."""
         url = url.strip()
         self.policy.check(url)
-        key = (url, role.name)
         with self._pool_lock:
-            future = self._inflight.get(key)
+            future = self._inflight.get(url)
             mine = future is None
             if mine:
-                future = self._inflight[key] = Future()
+                future = self._inflight[url] = Future()
         if not mine:
             return future.result()
         try:
-            future.set_result(self._get(url, role))
+            future.set_result(self._content_digest(url))
         except BaseException as exc:
             future.set_exception(exc)
         finally:
             with self._pool_lock:
-                del self._inflight[key]
+                del self._inflight[url]
         return future.result()
 
-    def _get(self, url: str, role: Role) -> PreparedImage:
-        digest = self._content_digest(url)
+    # -- the CPU half: preparation, wherever the CPU is (the render workers) ----------
+
+    def prepare_many(
+        self, wanted: Iterable[tuple[str, Role]], digests: Mapping[str, str | AssetError]
+    ) -> dict[tuple[str, str], PreparedImage | AssetError]:
+        """Every (url, role) prepared from what ``download_many`` gave; one at a time."""
+        results: dict[tuple[str, str], PreparedImage | AssetError] = {}
+        for url, role in wanted:
+            key = (url.strip(), role.name)
+            if key in results:
+                continue
+            digest = digests.get(key[0]) or AssetError("not downloaded", url=url)
+            try:
+                if isinstance(digest, AssetError):
+                    raise digest
+                results[key] = self.prepare(key[0], digest, role)
+            except AssetError as exc:
+                results[key] = exc
+        return results
+
+    def prepare(self, url: str, digest: str, role: Role) -> PreparedImage:
+        """The downloaded content ``digest`` checked and made print-ready for ``role``,
+        through the disk cache (shared by processes: every write is atomic)."""
         stem = f"{digest}-{role.name}-v{PREPARE_VERSION}"
         meta_path = self.prepared_dir / f"{stem}.json"
         cached = _read_prepared(meta_path, url)

@@ -46,14 +46,14 @@ from .facts import fingerprint, order_facts
 from .models import Order
 from .outcomes import Count, Outcome, Owed, Skip, TicketStatus
 from .paths import default_state_path
-from .pipeline import Prepared, Staged, prepare, ticket_filename
+from .pipeline import Gathered, Staged, gather, ticket_filename
 from .plan import Candidate, Plan, PlanOptions, judge, listing_floor, plan
 from .printing import Printer, Sender, open_printer
 from .recorder import Recorder, new_run_dir, recover
 from .render_pool import RenderPool
 from .scheduler import Scheduler
 from .state import BatchLock, StateDB
-from .tickets import ticket_warnings
+from .tickets import Ticket, ticket_warnings
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class _Night:
         )
         self.designs = DesignSource(client.get_design, workers=options.net_workers)
         self.scheduler = Scheduler(
-            self._prepare, pool, net_workers=options.net_workers, jobs=jobs, stop=stop
+            self._gather, pool, net_workers=options.net_workers, jobs=jobs, stop=stop
         )
         self.dispatch: Dispatch | None = None
         if printer is not None:
@@ -212,10 +212,9 @@ class _Night:
         self._done = 0
         self._total = 0
 
-    def _prepare(self, candidate: Candidate) -> Prepared:
+    def _gather(self, candidate: Candidate) -> Gathered:
         try:
-            return prepare(candidate.order, self.designs, self.store, brand=self.brand,
-                           qr_template=self.settings.qr_template)  # fmt: skip
+            return gather(candidate.order, self.designs, self.store)
         finally:
             self.designs.release(candidate.order)
 
@@ -260,23 +259,22 @@ class _Night:
 
     # -- the scheduler's handler ------------------------------------------------------
 
-    def prepared(self, candidate: Candidate, prepared: Prepared) -> Path | None:
-        print_fp = fingerprint(prepared.facts)
-        verdict = judge(candidate, prepared.facts, print_fp)
+    def gathered(self, candidate: Candidate, gathered: Gathered) -> tuple[Gathered, Path] | None:
+        print_fp = fingerprint(gathered.facts)
+        verdict = judge(candidate, gathered.facts, print_fp)
         if not verdict.print:
             self.recorder.counts[Count.UNCHANGED] += 1
             self._resolved(candidate)
             return None
-        prepared.ticket.revised = list(verdict.revised)
         outcome = Outcome.for_order(
             candidate.order, TicketStatus.PENDING, candidate.reason,
-            revised=verdict.revised, fingerprint=print_fp, facts=prepared.facts,
+            revised=verdict.revised, fingerprint=print_fp, facts=gathered.facts,
         )  # fmt: skip
         outcome = self.recorder.reserve(outcome, ticket_filename(candidate.order))
         self._reserved[outcome.api_id] = outcome
-        return Path(outcome.path or "")
+        return replace(gathered, revised=verdict.revised), Path(outcome.path or "")
 
-    def rendered(self, candidate: Candidate, prepared: Prepared, staged: Staged) -> None:
+    def rendered(self, candidate: Candidate, staged: Staged, ticket: Ticket) -> None:
         status = TicketStatus.INCOMPLETE if staged.problems else TicketStatus.PRINTED
         outcome = replace(
             self._reserved.pop(candidate.order.api_id),
@@ -284,8 +282,8 @@ class _Night:
         )  # fmt: skip
         outcome = self.recorder.written(outcome, staged, candidate.seq)
         self.report.outcomes.append(outcome)
-        self.tally.add(prepared.ticket)
-        self.report.warnings += [f"{outcome.label}: {w}" for w in ticket_warnings(prepared.ticket)]
+        self.tally.add(ticket)
+        self.report.warnings += [f"{outcome.label}: {w}" for w in ticket_warnings(ticket)]
         self._resolved(candidate, outcome)
 
     def failed(self, candidate: Candidate, error: BaseException) -> None:

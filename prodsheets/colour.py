@@ -55,6 +55,8 @@ def to_srgb(img: Image.Image, *, keep_alpha: bool) -> Converted:
     notes: list[str] = []
     icc = img.info.get("icc_profile")
     basic = _to_basic(img, notes)
+    if basic.mode == "RGBA" and not icc:  # the usual upload: no colour work, one copy less
+        return _alpha_only(basic, keep_alpha, notes)
     colour, alpha = _split_alpha(basic)
     if icc:
         colour = _apply_profile(colour, icc, notes)
@@ -74,6 +76,27 @@ def to_srgb(img: Image.Image, *, keep_alpha: bool) -> Converted:
     flat = Image.new("RGB", colour.size, (255, 255, 255))
     flat.paste(colour, mask=alpha)
     return Converted(flat, transparent=True, notes=notes)
+
+
+def _alpha_only(img: Image.Image, keep_alpha: bool, notes: list[str]) -> Converted:
+    """An RGBA image already in sRGB: only its transparency to decide."""
+    alpha = img.getchannel("A")
+    if alpha.getextrema() == (255, 255):
+        return Converted(img.convert("RGB"), notes=notes)
+    if keep_alpha:
+        return Converted(img, transparent=True, notes=notes)
+    flat = Image.new("RGB", img.size, (255, 255, 255))
+    flat.paste(img, mask=alpha)
+    return Converted(flat, transparent=True, notes=notes)
+
+
+def is_srgb(icc: bytes) -> bool:
+    """Whether an embedded profile is (a version of) sRGB: such an image needs no change."""
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return "srgb" in ImageCms.getProfileDescription(profile).lower()
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return False
 
 
 def _to_basic(img: Image.Image, notes: list[str]) -> Image.Image:

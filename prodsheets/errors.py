@@ -108,6 +108,9 @@ class AssetError(ProdsheetsError):
         self.url = url
         self.transient = transient
 
+    def __reduce__(self):  # keyword arguments survive the trip to a render worker
+        return _asset_error, (str(self), self.url, self.transient)
+
 
 class ScanError(ProdsheetsError):
     """A scanned code is not a prodsheets ticket code, or carries too little to check."""
@@ -181,3 +184,7 @@ class JobRefused(PrinterRefused):
     """This one job was refused (say, an attribute the printer rejects); others may pass."""
 
     printer_wide = False
+
+
+def _asset_error(message: str, url: str | None, transient: bool) -> AssetError:
+    return AssetError(message, url=url, transient=transient)

@@ -104,7 +104,44 @@ def ticket_filename(order: Order) -> str:
     return f"order-{slug}.pdf"
 
 
-# -- prepare: designs, images, ticket -----------------------------------------------
+# -- gather (the network) and assemble (the CPU): the ticket ---------------------------
+
+
+@dataclass
+class Gathered:
+    """An order with everything the network had to give: its designs and the content of
+    every image it prints (digests in the asset cache, or why not). It pickles, so the
+    CPU half (``assemble``) can run in a render worker; ``facts`` decide whether it needs
+    a ticket at all, ``revised`` what its banner says changed."""
+
+    order: Order
+    designs: DesignLookup
+    downloads: dict[str, str | AssetError]
+    facts: dict[str, Any]
+    revised: tuple[str, ...] = ()
+
+
+def gather(order: Order, designs: DesignSource, store: AssetStore) -> Gathered:
+    """Designs and image downloads for ``order``. Raises transient errors: a CDN hiccup
+    fails the order, which is retried later, never printed short."""
+    found: DesignLookup = designs.for_order(order)
+    downloads = store.download_many(url for url, _ in wanted_assets(order, found))
+    for url, result in downloads.items():
+        if isinstance(result, AssetError) and result.transient:
+            raise AssetError(f"cannot download {url} now: {result}", url=url, transient=True)
+    facts = ticket_facts(order, found)
+    VersionArchive(store.cache_dir).remember(facts)  # so a scan can say what changed
+    return Gathered(order, found, downloads, facts)
+
+
+def assemble(gathered: Gathered, store: AssetStore, *, brand: str, qr_template: str) -> Ticket:
+    """Prepare the images (decode, colour, size: CPU) and build the ticket."""
+    order, found = gathered.order, gathered.designs
+    images = store.prepare_many(wanted_assets(order, found), gathered.downloads)
+    ticket = build_ticket(order, found, images, brand=brand, qr_template=qr_template,
+                          versions=versions(gathered.facts))  # fmt: skip
+    ticket.revised = list(gathered.revised)
+    return ticket
 
 
 @dataclass
@@ -119,18 +156,10 @@ class Prepared:
 def prepare(
     order: Order, designs: DesignSource, store: AssetStore, *, brand: str, qr_template: str
 ) -> Prepared:
-    """Fetch what the order needs and assemble its ticket. Raises transient errors."""
-    found: DesignLookup = designs.for_order(order)
-    images = store.fetch_many(wanted_assets(order, found))
-    for (url, _), result in images.items():  # a CDN hiccup: fail the order, retry it later,
-        if isinstance(result, AssetError) and result.transient:  # never print it short
-            raise AssetError(f"cannot download {url} now: {result}", url=url, transient=True)
-    facts = ticket_facts(order, found)
-    VersionArchive(store.cache_dir).remember(facts)  # so a scan can say what changed
-    ticket = build_ticket(
-        order, found, images, brand=brand, qr_template=qr_template, versions=versions(facts)
-    )
-    return Prepared(order, ticket, facts)
+    """Both halves in this process (``order``, ``render``, the station)."""
+    gathered = gather(order, designs, store)
+    ticket = assemble(gathered, store, brand=brand, qr_template=qr_template)
+    return Prepared(order, ticket, gathered.facts)
 
 
 # -- render and write ---------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""Rendering on every core: a pool of worker processes, each with one warm Renderer.
+"""The CPU half of every ticket on every core: worker processes that prepare the
+images (decode, colour, size) and render, each with one warm Renderer.
+
+The batch's main process only talks to the network (designs, downloads into the asset
+cache); everything that costs CPU happens here, in parallel, instead of serialising on
+the main process's GIL (measured: image work on the main process took half the
+machine on a realistic night).
 
 WeasyPrint holds the GIL while it lays out, so threads do not help; processes do
 (measured here: 1 worker ~20 tickets/s, 2 workers ~39). Workers are started with
@@ -12,8 +18,8 @@ with queued work deadlocks when a worker exits at that limit (CPython gh-115634;
 our 1,200-order benchmark). Instead the old executor finishes its queue, then a fresh one
 starts: never two sets of workers at once, so peak memory does not grow with the night.
 
-Each worker runs the pipeline's own render step (``pipeline.render_staged``): the PDF
-is written under a temporary name beside its final one and committed by the batch's
+Each worker runs the pipeline's own steps (``pipeline.assemble``, ``render_staged``): the
+PDF is written under a temporary name beside its final one and committed by the batch's
 recorder, so a kill at any moment leaves either no PDF or a complete one.
 """
 
@@ -30,33 +36,41 @@ from typing import Any
 from . import logs
 from .config import Settings
 from .errors import WorkersGaveUp
-from .pipeline import Staged, render_staged
+from .pipeline import Gathered, Staged, assemble, render_staged
 from .tickets import Ticket
 
 RECYCLE_AFTER = 5000  # tickets per worker
 MAX_RESTARTS = 3
 _renderer: Any = None
+_store: Any = None  # the asset cache, for preparing images (never the network)
 _renderer_settings: Settings | None = None
 
 
 def _init_worker(settings: Settings, log_level: int, *, configure_logging: bool = True) -> None:
     """In each worker: logging as the CLI set it up (WeasyPrint's own messages only at
     ``-vv``; the renderer reports them as ticket problems), then one warm renderer."""
-    global _renderer, _renderer_settings
+    global _renderer, _renderer_settings, _store
+    from .assets import AssetStore
     from .render import Renderer
 
     if configure_logging:
         logs.configure(log_level)
     _renderer_settings = settings
     _renderer = Renderer.from_settings(settings)
+    _store = AssetStore.from_settings(settings)
 
 
-def _render(ticket: Ticket, final: Path) -> Staged:
-    return render_staged(_renderer, ticket, final)
+def _render(gathered: Gathered, final: Path) -> tuple[Staged, Ticket]:
+    """Prepare the images, build the ticket, render it beside ``final``."""
+    settings = _renderer_settings
+    ticket = assemble(
+        gathered, _store, brand=settings.brand or "", qr_template=settings.qr_template
+    )
+    return render_staged(_renderer, ticket, final), ticket
 
 
 class RenderPool:
-    """``submit(ticket, final_path)`` -> Future of a ``Staged`` ticket.
+    """``submit(gathered, final_path)`` -> Future of ``(Staged, Ticket)``.
 
     ``inline=True`` (or one job) renders in this process: for small runs, starting
     workers costs more than it saves."""
@@ -86,11 +100,11 @@ class RenderPool:
         for _ in range(self._jobs):  # start the workers now, not at the first ticket
             self._executor.submit(os.getpid)
 
-    def submit(self, ticket: Ticket, final: Path) -> Future:
+    def submit(self, gathered: Gathered, final: Path) -> Future:
         if self._executor is None:
             future: Future = Future()
             try:
-                future.set_result(_render(ticket, final))
+                future.set_result(_render(gathered, final))
             except Exception as exc:
                 future.set_exception(exc)
             return future
@@ -102,7 +116,7 @@ class RenderPool:
             self.recycled += 1
         self._submitted += 1
         try:
-            return self._executor.submit(_render, ticket, final)
+            return self._executor.submit(_render, gathered, final)
         except BrokenProcessPool:
             # A worker died (killed, out of memory): its ticket failed and is retried next
             # run; a fresh pool carries on with the others.
@@ -111,7 +125,7 @@ class RenderPool:
             self.restarts += 1
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._start()
-            return self._executor.submit(_render, ticket, final)
+            return self._executor.submit(_render, gathered, final)
 
     def terminate(self) -> None:
         """Stop now (SIGINT/SIGTERM): queued tickets are dropped, workers killed."""

@@ -1,11 +1,12 @@
-"""Keeps the render workers busy: prepare on threads, render in processes, record here.
+"""Keeps the render workers busy: gather on threads, render in processes, record here.
 
-Preparing an order is network-bound (its designs and images, a few requests of latency
-each); rendering is CPU-bound. The scheduler keeps enough orders in flight that a queue
-always waits in front of every render worker, and hands each result to its ``Handler``
-on the calling thread, in the order they complete, so the handler (the batch's
-recorder) never needs a lock. It stops promptly when ``stop`` is set (SIGINT/SIGTERM):
-queued work is dropped and the workers are killed, without waiting for the rest.
+Gathering an order is network-bound (its designs and images, a few requests of latency
+each); assembling and rendering it is CPU-bound (``render_pool``). The scheduler keeps
+enough orders in flight that a queue always waits in front of every render worker, and
+hands each result to its ``Handler`` on the calling thread, in the order they complete,
+so the handler (the batch's recorder) never needs a lock. It stops promptly when
+``stop`` is set (SIGINT/SIGTERM): queued work is dropped and the workers are killed,
+without waiting for the rest.
 """
 
 from __future__ import annotations
@@ -18,18 +19,19 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Protocol
 
-from .pipeline import Prepared, Staged
+from .pipeline import Gathered, Staged
 from .plan import Candidate
 from .render_pool import RenderPool
+from .tickets import Ticket
 
 POLL_SECONDS = 0.2  # how often a wait looks at the stop flag
 
 
 class Handler(Protocol):
-    def prepared(self, candidate: Candidate, prepared: Prepared) -> Path | None:
-        """Where to render ``prepared`` (a final path), or None for no ticket."""
+    def gathered(self, candidate: Candidate, gathered: Gathered) -> tuple[Gathered, Path] | None:
+        """What to render where (a final path), or None for no ticket."""
 
-    def rendered(self, candidate: Candidate, prepared: Prepared, staged: Staged) -> None: ...
+    def rendered(self, candidate: Candidate, staged: Staged, ticket: Ticket) -> None: ...
 
     def failed(self, candidate: Candidate, error: BaseException) -> None: ...
 
@@ -40,14 +42,14 @@ class Handler(Protocol):
 class Scheduler:
     def __init__(
         self,
-        prepare: Callable[[Candidate], Prepared],
+        gather: Callable[[Candidate], Gathered],
         pool: RenderPool,
         *,
         net_workers: int,
         jobs: int,
         stop: threading.Event,
     ) -> None:
-        self._prepare = prepare
+        self._gather = gather
         self._pool = pool
         self._net_workers = net_workers
         self._max_in_flight = net_workers + jobs * 4
@@ -57,8 +59,8 @@ class Scheduler:
         """Work through ``candidates``; False when stopped early by ``stop``."""
         queue = iter(candidates)
         preparing: dict[Future, Candidate] = {}
-        rendering: dict[Future, tuple[Candidate, Prepared]] = {}
-        net = ThreadPoolExecutor(self._net_workers, thread_name_prefix="prepare")
+        rendering: dict[Future, Candidate] = {}
+        net = ThreadPoolExecutor(self._net_workers, thread_name_prefix="gather")
         try:
             exhausted = False
             while True:
@@ -67,7 +69,7 @@ class Scheduler:
                     if candidate is None:
                         exhausted = True
                         break
-                    preparing[net.submit(self._prepare, candidate)] = candidate
+                    preparing[net.submit(self._gather, candidate)] = candidate
                 if not preparing and not rendering:
                     return True
                 done, _ = wait([*preparing, *rendering], POLL_SECONDS, FIRST_COMPLETED)
@@ -76,10 +78,9 @@ class Scheduler:
                     return False
                 for future in done:
                     if future in preparing:
-                        self._after_prepare(preparing.pop(future), future, handler, rendering)
+                        self._after_gather(preparing.pop(future), future, handler, rendering)
                     else:
-                        candidate, prepared = rendering.pop(future)
-                        self._after_render(candidate, prepared, future, handler)
+                        self._after_render(rendering.pop(future), future, handler)
                 if handler.stopped():  # a fatal error: finish what runs, start nothing
                     exhausted = True
                     for future in [f for f in preparing if f.cancel()]:
@@ -87,22 +88,21 @@ class Scheduler:
         finally:
             net.shutdown(wait=not self._stop.is_set(), cancel_futures=True)
 
-    def _after_prepare(self, candidate, future, handler, rendering) -> None:
+    def _after_gather(self, candidate, future, handler, rendering) -> None:
         try:
-            prepared = future.result()
-            final = handler.prepared(candidate, prepared)
-            if final is not None:
-                rendering[self._pool.submit(prepared.ticket, final)] = (candidate, prepared)
+            job = handler.gathered(candidate, future.result())
+            if job is not None:
+                rendering[self._pool.submit(*job)] = candidate
         except Exception as exc:
             handler.failed(candidate, exc)
 
-    def _after_render(self, candidate, prepared, future, handler) -> None:
+    def _after_render(self, candidate, future, handler) -> None:
         try:
-            staged = future.result()
+            staged, ticket = future.result()
         except Exception as exc:
             handler.failed(candidate, exc)
             return
-        handler.rendered(candidate, prepared, staged)
+        handler.rendered(candidate, staged, ticket)
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ def test_fetches_prepares_and_caches(shared_sandbox, tmp_path):
     url = f"{shared_sandbox.url}/cdn/acme-custom/logo-acme-team.png"
     first = store.get(url, LOGO)
     assert first.path.is_file()
-    assert first.mime == "image/png"
+    assert first.mime == "image/jpeg"  # its transparency drawn as a chequerboard
     assert (first.source_width, first.source_height) == (800, 800)
     assert not first.low_res
     before = shared_sandbox.hits["/cdn/acme-custom/logo-acme-team.png"]
@@ -44,7 +44,7 @@ def test_concurrent_fetch_many_reports_each(shared_sandbox, tmp_path):
     )
     assert len(results) == 3
     design = results[(base + "watch-gold.png", "design")]
-    assert design.mime == "image/jpeg"  # photos are stored as JPEG: cheap for WeasyPrint
+    assert design.mime == "image/png"  # a flat drawing keeps its edges (photos: JPEG)
     assert "HTTP 404" in str(results[(base + "missing.png", "logo")])
 
 
@@ -167,7 +167,7 @@ def test_a_preparation_by_an_older_version_is_done_again(routes, tmp_path):
     routes.routes["/scan.png"] = (200, {}, grey_ramp_16())
     url = f"{routes.url}/scan.png"
     first = store_for(tmp_path, routes.url).get(url, LOGO)
-    assert first.path.name.endswith(f"-logo-v{PREPARE_VERSION}.png")
+    assert first.path.stem.endswith(f"-logo-v{PREPARE_VERSION}")
     # What version 1 would have left beside it: a white picture under the old name.
     stem = first.path.name.split("-logo-")[0] + "-logo"
     white = first.path.parent / f"{stem}.jpg"

@@ -65,10 +65,56 @@ def test_srgb_profile_keeps_the_colours():
 
 
 def test_transparent_design_image_flattened_on_white():
-    data, info = prepare_image(png((100, 100), colour=(0, 0, 0, 0)), DESIGN)
+    data, _info = prepare_image(png((100, 100), colour=(0, 0, 0, 0)), DESIGN)
     image = Image.open(io.BytesIO(data))
-    assert info["mime"] == "image/jpeg"
-    assert image.getpixel((50, 50))[0] > 240
+    assert image.mode == "RGB" and image.getpixel((50, 50)) == (255, 255, 255)
+
+
+def _photo(mode: str = "RGBA") -> Image.Image:
+    """A photo-like picture (far more than 256 colours), half transparent if RGBA."""
+    img = Image.merge("RGB", [Image.linear_gradient("L").resize((300, 200))] * 2
+                      + [Image.effect_noise((300, 200), 40)])  # fmt: skip
+    if mode == "RGBA":
+        alpha = Image.new("L", img.size, 255)
+        alpha.paste(0, (150, 0, 300, 200))
+        img.putalpha(alpha)
+    return img
+
+
+def test_what_the_pdf_embeds_costs_weasyprint_nothing_to_re_make():
+    """JPEG for photos (WeasyPrint embeds it as it is), PNG only for flat colours; a
+    logo's transparency becomes a chequerboard in the picture itself (no alpha channel,
+    which WeasyPrint would re-compress on every render)."""
+    buf = io.BytesIO()
+    _photo().save(buf, "PNG")
+    data, info = prepare_image(buf.getvalue(), LOGO)
+    logo = Image.open(io.BytesIO(data))
+    assert (info["mime"], logo.format, logo.mode) == ("image/jpeg", "JPEG", "RGB")
+    assert info["transparent"] and "shown chequered" in str(info["notes"][-1])
+    right = [logo.getpixel((x, y)) for x in range(logo.width * 3 // 4, logo.width, 7)
+             for y in range(0, logo.height, 7)]  # fmt: skip
+    greys = {("grey" if abs(sum(p) / 3 - 221) < 10 else "white" if sum(p) / 3 > 245 else "?")
+             for p in right}  # fmt: skip
+    assert greys == {"grey", "white"}  # the chequerboard: light grey and white squares
+    flat = png((120, 60), colour=(200, 30, 40, 255), mode="RGB")
+    data, info = prepare_image(flat, LOGO)
+    assert info["mime"] == "image/png" and Image.open(io.BytesIO(data)).getcolors(4)
+
+
+def test_a_jpeg_that_needs_nothing_is_passed_on_byte_for_byte():
+    buf = io.BytesIO()
+    _photo("RGB").save(buf, "JPEG", quality=85)
+    data, info = prepare_image(buf.getvalue(), DESIGN)
+    assert data == buf.getvalue() and info["mime"] == "image/jpeg"
+    assert (info["width"], info["source_width"]) == (300, 300)
+    rotated = Image.Exif()
+    rotated[0x0112] = 6
+    turned = io.BytesIO()
+    _photo("RGB").save(turned, "JPEG", exif=rotated)
+    data, info = prepare_image(turned.getvalue(), DESIGN)
+    assert data != turned.getvalue() and (info["width"], info["height"]) == (200, 300)
+    with pytest.raises(AssetError, match="damaged"):
+        prepare_image(buf.getvalue()[: len(buf.getvalue()) // 2], DESIGN)
 
 
 def test_a_truncated_upload_is_refused_even_after_weasyprint_was_imported():

@@ -15,13 +15,14 @@ from prodsheets.api import ApiClient
 from prodsheets.assets import AssetStore
 from prodsheets.config import load_settings
 from prodsheets.designs import DesignSource
-from prodsheets.pipeline import prepare
+from prodsheets.pipeline import gather
 from prodsheets.sandbox import DEFAULT_BRAND, DEFAULT_TOKEN
 
 
 @pytest.fixture
 def tickets(shared_sandbox, tmp_path):
-    """Every sample order as a prepared ticket, and the settings they were made with."""
+    """Every sample order gathered (designs, downloads), and the settings they were made
+    with: what the batch hands its render workers."""
     settings = dataclasses.replace(
         load_settings({}, environ={}, cwd=tmp_path), cache_dir=tmp_path / "cache"
     )
@@ -29,11 +30,8 @@ def tickets(shared_sandbox, tmp_path):
         store = AssetStore.from_settings(settings, api_origin=client.origin)
         designs = DesignSource(client.get_design)
         orders = list(client.iter_orders(count=50))
-        made = [
-            prepare(o, designs, store, brand=DEFAULT_BRAND, qr_template=settings.qr_template)
-            for o in orders
-        ]
-    return settings, [p.ticket for p in made]
+        made = [gather(o, designs, store) for o in orders]
+    return settings, made
 
 
 def test_recycled_workers_finish_every_queued_ticket(tickets, tmp_path, monkeypatch):
@@ -45,8 +43,8 @@ def test_recycled_workers_finish_every_queued_ticket(tickets, tmp_path, monkeypa
         futures = [pool.submit(t, tmp_path / f"t{n}.pdf") for n, t in enumerate(made)]
         results = [f.result(timeout=300) for f in futures]
     assert pool.recycled >= 2
-    for staged in results:
-        assert staged.problems == ()
+    for staged, ticket in results:
+        assert staged.problems == () and ticket.complete
         assert len(pypdf.PdfReader(staged.temp).pages) == staged.pages
         assert staged.temp.parent == tmp_path and staged.temp.name.startswith(".t")
         assert not staged.final.exists()  # committing is the recorder's job
@@ -66,7 +64,7 @@ def test_a_dead_worker_fails_its_ticket_and_the_pool_carries_on(tickets, tmp_pat
         poisoned = pool.submit(_KillsTheWorker(), tmp_path / "x.pdf")
         with pytest.raises(BrokenProcessPool):
             poisoned.result(timeout=120)
-        staged = pool.submit(made[0], tmp_path / "t.pdf").result(timeout=120)
+        staged, _ = pool.submit(made[0], tmp_path / "t.pdf").result(timeout=120)
     assert pool.restarts == 1
     assert staged.problems == () and len(pypdf.PdfReader(staged.temp).pages) == staged.pages
 
