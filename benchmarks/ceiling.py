@@ -4,7 +4,8 @@ Every order is gathered first (designs from the sandbox, image downloads through
 cache the batch left: no network while timing), then only the CPU half is timed, on the
 batch's own process pool, exactly as the batch's workers do it: preparing the images
 (from a cold preparation cache, as the batch had), building and rendering each ticket,
-writing the PDFs.
+writing the PDFs. The best of two passes: a ceiling is the most the machine can do, and
+this machine is shared (one pass measured 14.3 items/s where the batch made 16.1).
 
     python -m benchmarks.ceiling --out DIR --jobs 2   (API settings from PRODSHEETS_*)
 """
@@ -45,14 +46,16 @@ def main() -> None:
     with RenderPool(args.jobs, settings, inline=args.jobs == 1) as pool:
         warm = [pool.submit(gathered[0], args.out / "warmup.pdf") for _ in range(args.jobs * 2)]
         wait(warm)
-        shutil.rmtree(store.prepared_dir, ignore_errors=True)  # prepared as the batch did
-        start = time.perf_counter()
-        futures = [pool.submit(g, args.out / f"order-{n}.pdf") for n, g in enumerate(gathered)]
-        for future in futures:
-            staged, _ = future.result()
-            os.replace(staged.temp, staged.final)
-        wall = time.perf_counter() - start
-    print(json.dumps({"orders": len(gathered), "items": items, "wall": wall}))
+        walls = []
+        for _ in range(2):
+            shutil.rmtree(store.prepared_dir, ignore_errors=True)  # prepared as the batch did
+            start = time.perf_counter()
+            futures = [pool.submit(g, args.out / f"order-{n}.pdf") for n, g in enumerate(gathered)]
+            for future in futures:
+                staged, _ = future.result()
+                os.replace(staged.temp, staged.final)
+            walls.append(time.perf_counter() - start)
+    print(json.dumps({"orders": len(gathered), "items": items, "wall": min(walls)}))
 
 
 if __name__ == "__main__":

@@ -72,6 +72,7 @@ class BatchOptions:
     page_count: int = 100
     send: bool = False  # --print: to settings.printer
     wait: float | None = None  # --wait: seconds to follow each job
+    reshard: bool = False  # --reshard: the state file may change shards (README)
 
 
 @dataclass
@@ -116,6 +117,7 @@ def run_batch(
     state_path = options.state_path or default_state_path(client.brand)
     if options.dry_run:  # reads only: no lock, no state file, no folder
         with closing(StateDB(state_path, read_only=True)) as state:
+            state.claim_shard(_shard_name(options), reshard=options.reshard)
             the_plan = _plan(client, state, options, now, stop)
             return BatchReport(
                 planned=the_plan.candidates, skipped=the_plan.skipped,
@@ -127,6 +129,7 @@ def run_batch(
         closing(StateDB(state_path)) as state,
         Printers(settings, options.send, printer_opener) as printers,
     ):
+        state.claim_shard(_shard_name(options), reshard=options.reshard)
         if printers.current is not None:  # a killed run's sends first: they may be owed
             settle(state, printers.get)
         recovered = recover(state)
@@ -147,6 +150,10 @@ def run_batch(
             )  # fmt: skip
             night.report.recovered = recovered
             return night.run(the_plan)
+
+
+def _shard_name(options: BatchOptions) -> str:
+    return str(options.plan.shard) if options.plan.shard is not None else "all"
 
 
 def _plan(client: ApiClient, state: StateDB, options: BatchOptions, now, stop) -> Plan:

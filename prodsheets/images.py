@@ -4,8 +4,10 @@ Raster uploads: Pillow must agree a file is a real image of an allowed format, s
 enough in pixels to decode safely (a decompression bomb is refused from its header,
 never decoded). A usable image is taken as the customer's viewer shows it: the first
 frame of an animation, turned upright from its EXIF orientation, converted faithfully
-to sRGB (``colour.py``), then scaled to at most 300 dpi at the size it prints (its
-``Role``), so WeasyPrint embeds it without re-decoding a 24-megapixel upload.
+to sRGB (``colour.py``), then scaled to 300 dpi at the size it prints (its ``Role``)
+when it is sharper than 450 dpi there, so WeasyPrint embeds it without re-decoding a
+24-megapixel upload (a 400 px logo at 317 dpi is left as it is: resampling it would cost
+more than it saves).
 
 SVG uploads are checked and cut off from the outside (``svg.py``) and drawn by
 WeasyPrint as vectors: no pixel size, never LOW-RES.
@@ -18,6 +20,7 @@ fetches and caches.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 from dataclasses import asdict, dataclass
@@ -36,11 +39,13 @@ log = logging.getLogger(__name__)
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP", "TIFF"})
 MAX_PIXELS = 40_000_000  # a 24 MP camera photo passes; a 20000x20000 bomb does not
 PRINT_DPI = 300
+RESAMPLE_ABOVE_DPI = 450  # below this, scaling down costs more CPU than it saves bytes
 MM_PER_INCH = 25.4
 # Bump when preparation changes what it makes: cached results of older versions are
 # prepared again (version 1 printed 16-bit scans white and phone photos sideways;
-# version 2 kept logos' transparency, which WeasyPrint re-compresses on every render).
-PREPARE_VERSION = 3
+# version 2 kept logos' transparency, which WeasyPrint re-compresses on every render;
+# version 3 resampled images that were barely over 300 dpi).
+PREPARE_VERSION = 4
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
 _EXIF_ORIENTATION = 0x0112
 
@@ -165,11 +170,14 @@ def prepare_image(data: bytes, role: Role, *, url: str = "") -> tuple[bytes, dic
 
 
 def _print_pixels(size: tuple[int, int], role: Role) -> tuple[int, int]:
-    """The size in pixels at which the image prints at most 300 dpi in the role's box."""
+    """The size in pixels the image is embedded at: as it is up to 450 dpi in the
+    role's box, 300 dpi there when it is sharper than that."""
     width, height = size
     mm_per_px = min(role.box_mm[0] / width, role.box_mm[1] / height)
+    if MM_PER_INCH / mm_per_px <= RESAMPLE_ABOVE_DPI:
+        return size
     max_w = max(1, round(width * mm_per_px / MM_PER_INCH * PRINT_DPI))
-    return size if width <= max_w else (max_w, max(1, round(height * max_w / width)))
+    return (max_w, max(1, round(height * max_w / width)))
 
 
 def _info(
@@ -215,14 +223,20 @@ def _on_chequerboard(img: Image.Image, role: Role) -> Image.Image:
     """Transparency shown as a graphics program shows it: 1.5 mm squares, light grey on
     white at the size the image prints, so an opaque JPEG can carry it."""
     mm_per_px = min(role.box_mm[0] / img.width, role.box_mm[1] / img.height)
-    square = max(2, round(1.5 / mm_per_px))
-    cols, rows = -(-img.width // square), -(-img.height // square)
-    grid = Image.new("L", (cols, rows))
-    grid.putdata([221 if (x + y) % 2 == 0 else 255 for y in range(rows) for x in range(cols)])
-    board = grid.resize((cols * square, rows * square), Image.NEAREST).crop((0, 0, *img.size))
-    board = board.convert("RGB")
+    board = _chequerboard(img.size, max(2, round(1.5 / mm_per_px))).copy()
     board.paste(img, mask=img.getchannel("A"))
     return board
+
+
+@functools.lru_cache(maxsize=16)
+def _chequerboard(size: tuple[int, int], square: int) -> Image.Image:
+    """The board for one logo size (uploads come in a few common sizes): made once per
+    process; callers paste onto a copy."""
+    cols, rows = -(-size[0] // square), -(-size[1] // square)
+    grid = Image.new("L", (cols, rows))
+    grid.putdata([221 if (x + y) % 2 == 0 else 255 for y in range(rows) for x in range(cols)])
+    board = grid.resize((cols * square, rows * square), Image.NEAREST).crop((0, 0, *size))
+    return board.convert("RGB")
 
 
 def _open(data: bytes, url: str) -> tuple[Image.Image, str, int]:
@@ -274,7 +288,9 @@ def _encode(img: Image.Image) -> tuple[bytes, str]:
     if img.getcolors(16) is not None:
         img.save(out, "PNG", compress_level=6)
         return out.getvalue(), "image/png"
-    img.convert("RGB").save(out, "JPEG", quality=92, subsampling=0)
+    (img if img.mode in ("RGB", "L") else img.convert("RGB")).save(
+        out, "JPEG", quality=92, subsampling=0
+    )
     return out.getvalue(), "image/jpeg"
 
 

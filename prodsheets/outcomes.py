@@ -74,6 +74,7 @@ class Count(StrEnum):
     UNCHANGED = "unchanged"  # printed before, nothing changed: only counted
     SKIPPED_BEFORE = "skipped before"  # skipped by an earlier run for the same reason
     OUTSIDE_DATES = "outside dates"
+    OTHER_SHARDS = "other shards"  # --shard: orders another host prints
     SENT = "sent"  # --print: tickets this run sent (its own, and earlier ones: ``backlog``)
     NOT_SENT = "not_sent"  # --print: tickets this run could not send (the next run will)
 

@@ -13,6 +13,9 @@ saw) and the re-check window (orders that may still be paid or edited), so the c
 night grows with the new orders, not with the shop's history. ``judge`` decides, once a
 candidate's designs are known, whether it really needs a new ticket.
 
+With ``--shard K/N`` a run takes only its share of the orders (``Shard``): several
+hosts, each with its own state file, split a night without talking to each other.
+
 With ``--print``, tickets of earlier runs that never reached the printer (``owed``) are
 sent again, never rendered again: first those of orders not looked at tonight
 (``Plan.backlog``), then each one held by its order's candidate (``Candidate.owed``),
@@ -21,6 +24,7 @@ which sends it in its turn unless tonight writes a newer ticket for that order.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +35,40 @@ from .outcomes import Count, Owed, PlanReason, Record, Skip, SkipReason, TicketS
 
 
 @dataclass(frozen=True)
+class Shard:
+    """One host's share of the orders: those whose orderId is ``index`` modulo ``count``.
+
+    Which shard an order belongs to is a function of its orderId alone, never of time,
+    host or state: N runs with the same N and K = 0…N-1 share out every order exactly
+    once, and no two of them can ever print the same one. (An order without a number,
+    which the API never sends, goes by a CRC of its id.)"""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index}/{self.count}: K must be 0 to N-1")
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"1/3"`` -> Shard(1, 3); ``ValueError`` for anything else."""
+        index, sep, count = text.partition("/")
+        if not (sep and index.strip().isdigit() and count.strip().isdigit()):
+            raise ValueError(f"not a shard: {text!r} (use K/N, e.g. 0/3)")
+        return cls(int(index), int(count))
+
+    def owns(self, order: Order) -> bool:
+        key = order.number if order.number is not None else zlib.crc32(order.api_id.encode())
+        return key % self.count == self.index
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+@dataclass(frozen=True)
 class PlanOptions:
+    shard: Shard | None = None
     since: datetime | None = None
     until: datetime | None = None
     statuses: tuple[str, ...] = ()
@@ -112,8 +149,11 @@ def plan(
         key=lambda o: (o.number is None, o.number or 0, o.api_id),
     )
     for order in listed:
-        if order.number is not None:
+        if order.number is not None:  # a shard saw every order, so its watermark is right
             result.highest_number = max(result.highest_number or order.number, order.number)
+        if options.shard is not None and not options.shard.owns(order):
+            result.count(Count.OTHER_SHARDS)
+            continue
         if not _within_dates(order, options):
             result.count(Count.OUTSIDE_DATES)
             continue

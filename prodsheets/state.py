@@ -7,7 +7,8 @@
   killed in between leaves the row for ``recorder.recover`` to finish.
 - ``skipped``: orders already reported as skipped (trial, unpaid), so the manifest lists
   each only the first time.
-- ``meta``: the watermark, the highest orderId a complete run has seen.
+- ``meta``: the watermark, the highest orderId a complete run has seen, and the shard
+  (``--shard K/N``, or ``all``) the file belongs to.
 - ``sends`` (``--print``): one row per ticket for the printer: ``owed`` (written, not sent
   yet: the next run with ``--print`` sends it), ``sending`` (recorded *before* the job
   goes out; a run killed then leaves it for ``dispatch`` to settle by asking the
@@ -119,6 +120,7 @@ class StateDB:
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         try:
             if read_only:
                 self._db = self._open_read_only()
@@ -361,6 +363,22 @@ class StateDB:
     def watermark(self) -> int | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'watermark'").fetchone()
         return int(row[0]) if row and row[0] is not None else None
+
+    def claim_shard(self, shard: str, *, reshard: bool = False) -> None:
+        """Bind this file to one share of the orders (``"0/3"``; ``"all"`` without
+        ``--shard``). Its records and watermark only hold for that share: used for
+        another, it would print what another host printed, or miss orders. ``reshard``:
+        this file knows every order printed so far (a copy of the one state before the
+        split) and may take a new share."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'shard'").fetchone()
+        if row is not None and row[0] != shard and not reshard:
+            raise BatchError(
+                f"state file {self.path} belongs to shard {row[0]}, not {shard}: each shard "
+                "needs its own state file (to split a state file, see README, Past one machine)"
+            )
+        if (row is None or row[0] != shard) and not self.read_only:  # a dry run only checks
+            with self._transaction():
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('shard', ?)", (shard,))
 
     def raise_watermark(self, number: int) -> None:
         """Only ever upwards: a run that listed less must not make the next list more."""

@@ -112,6 +112,27 @@ def test_filters(sandbox, run_batch):
     assert cli_usage_error(run_batch, sandbox, "--since", "yesterday")
 
 
+def test_two_shards_print_every_order_once_between_them(sandbox, env_for, cli, tmp_path):
+    """Two hosts (here: two state files and two print folders), one share each."""
+    env_for(sandbox)
+    printed = []
+    for k in (0, 1):
+        state = str(tmp_path / f"shard-{k}.db")
+        result = cli("batch", "--out", str(tmp_path / f"print-{k}"), "--state", state,
+                     "--jobs", "1", "--shard", f"{k}/2")  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        manifest = json.loads(Path(result.stdout.strip().splitlines()[-1]).read_text())
+        printed.append(names(manifest, "printed"))
+    assert printed[0] and printed[1] and not set(printed[0]) & set(printed[1])
+    assert sorted(printed[0] + printed[1]) == sorted(PRINTABLE)
+    # A state file knows one share: pointed at another it would print twice or miss.
+    result = cli("batch", "--out", str(tmp_path / "print-0"), "--state",
+                 str(tmp_path / "shard-0.db"), "--jobs", "1", "--shard", "1/2")  # fmt: skip
+    assert result.exit_code == 1 and "belongs to shard 0/2, not 1/2" in result.stderr
+    result = cli("batch", "--out", str(tmp_path / "x"), "--shard", "2/2")
+    assert result.exit_code == 2 and "K must be 0 to N-1" in result.stderr
+
+
 def cli_usage_error(run_batch, sandbox, *args) -> bool:
     result, _ = run_batch(sandbox, *args)
     return result.exit_code == 2 and "not a date" in result.stderr

@@ -31,6 +31,15 @@ def test_downscaled_to_300_dpi_at_print_size():
     assert Image.open(io.BytesIO(data)).size == (info["width"], info["height"])
 
 
+def test_an_image_a_little_over_300_dpi_is_not_resampled():
+    """A 400 px logo prints at 317 dpi in its 32 mm box: left as it is (resampling cost
+    more CPU than it saved); from 450 dpi on it is scaled to 300."""
+    data, info = prepare_image(png((400, 400), mode="RGB"), LOGO)
+    assert Image.open(io.BytesIO(data)).size == (400, 400) and info["dpi"] == 317.5
+    data, info = prepare_image(png((600, 600), mode="RGB"), LOGO)
+    assert Image.open(io.BytesIO(data)).size == (378, 378)
+
+
 def test_low_res_logo_is_flagged_not_refused():
     _, info = prepare_image(png((64, 64)), LOGO)
     assert info["low_res"] is True and info["dpi"] < LOGO.low_res_dpi

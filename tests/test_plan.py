@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from prodsheets.facts import fingerprint, order_facts
 from prodsheets.models import Order
 from prodsheets.outcomes import Count, Owed, PlanReason, Record, SkipReason, TicketStatus
-from prodsheets.plan import Candidate, Floor, PlanOptions, judge, listing_floor, plan
+from prodsheets.plan import Candidate, Floor, PlanOptions, Shard, judge, listing_floor, plan
 
 NOW = datetime(2026, 11, 27, 2, 30, tzinfo=UTC)
 
@@ -140,3 +141,23 @@ def test_tickets_still_owed_to_the_printer_are_sent_first_or_in_their_orders_tur
     assert candidate.order == recent and candidate.owed == owed[0]
     assert [t.number for t in result.backlog] == [2, 3]  # not looked at: sent first, in order
     assert plan([recent], remembered, {}, PlanOptions(), NOW).backlog == []  # no --print
+
+
+def test_shards_share_out_every_order_exactly_once():
+    orders = [order(n) for n in range(1, 41)] + [order(41, trial=True)]
+    owners: Counter[int] = Counter()
+    for k in range(3):
+        result = plan(orders, {}, {}, PlanOptions(shard=Shard(k, 3)), NOW)
+        mine = [o.number for o in orders if o.number % 3 == k]
+        assert sorted(fates(result)) == mine  # its own orders get their fates, and only those
+        assert result.counts[Count.OTHER_SHARDS] == len(orders) - len(mine)
+        assert result.highest_number == 41  # it saw every order: its watermark holds
+        owners.update(c.order.number for c in result.candidates)
+    assert owners == Counter(range(1, 41))
+
+
+def test_a_shard_is_k_of_n():
+    assert Shard.parse("1/3") == Shard(1, 3) and str(Shard(1, 3)) == "1/3"
+    for bad in ("3/3", "1", "a/b", "-1/3", "0/0", "1/3/4", ""):
+        with pytest.raises(ValueError):
+            Shard.parse(bad)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -164,3 +165,22 @@ def test_a_ticket_for_the_printer_is_owed_until_sent_and_a_new_one_replaces_it(t
     assert state.sends()[0].listed and state.job_ids("workshop") == {17}
     assert state.commit(outcome(2), tmp_path / "m.json") == [] and len(state.sends()) == 1
     state.close()
+
+
+def test_a_state_file_belongs_to_one_shard(tmp_path):
+    path = tmp_path / "state.db"
+    with closing(StateDB(path)) as state:
+        state.claim_shard("0/2")
+        state.claim_shard("0/2")  # the same share: fine, every night
+        with pytest.raises(BatchError, match="belongs to shard 0/2, not all"):
+            state.claim_shard("all")
+        with pytest.raises(BatchError, match="belongs to shard 0/2, not 1/2"):
+            state.claim_shard("1/2")
+    with closing(StateDB(path, read_only=True)) as state:  # a dry run checks, never writes
+        with pytest.raises(BatchError):
+            state.claim_shard("1/2")
+        state.claim_shard("1/2", reshard=True)
+    with closing(StateDB(path)) as state:
+        state.claim_shard("1/3", reshard=True)  # a copy of the state before a split
+        with pytest.raises(BatchError, match="belongs to shard 1/3"):
+            state.claim_shard("0/2")

@@ -25,6 +25,17 @@ def _date(end: bool):
     return convert
 
 
+def _shard(ctx: click.Context, param: click.Parameter, value: str | None):
+    from ..plan import Shard
+
+    if value is None:
+        return None
+    try:
+        return Shard.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def parse_date(value: str, *, end: bool = False) -> datetime:
     """``2026-11-26`` (the whole day, local time) or an ISO timestamp."""
     try:
@@ -50,6 +61,14 @@ def parse_date(value: str, *, end: bool = False) -> datetime:
     help="Only this payment status (repeatable) [default: paid].",
 )  # fmt: skip
 @click.option("--include-trial", is_flag=True, help="Also print trial orders.")
+@click.option(
+    "--shard", callback=_shard, metavar="K/N",
+    help="Only orders whose orderId is K modulo N: one of N hosts (README: Past one machine).",
+)  # fmt: skip
+@click.option(
+    "--reshard", is_flag=True,
+    help="Let this state file take another --shard (a copy of the state before a split).",
+)  # fmt: skip
 @click.option("--force", is_flag=True, help="Print again orders already printed.")
 @click.option("--dry-run", is_flag=True, help="Say what would be printed; write nothing.")
 @click.option(
@@ -71,8 +90,8 @@ def parse_date(value: str, *, end: bool = False) -> datetime:
 @options(*LAYOUT_OPTIONS, *PRINT_OPTIONS)
 @click.pass_context
 def batch(ctx: click.Context, out_dir: Path, dry_run: bool, jobs: int, state_path: Path | None,
-          combined: bool, send: bool, printer: str | None, wait: bool, wait_timeout: float,
-          **chosen: Any) -> None:  # fmt: skip
+          combined: bool, reshard: bool, send: bool, printer: str | None, wait: bool,
+          wait_timeout: float, **chosen: Any) -> None:  # fmt: skip
     """Print every new paid order into tonight's print folder (and, with --print,
     send each ticket to the printer).
 
@@ -94,6 +113,7 @@ def batch(ctx: click.Context, out_dir: Path, dry_run: bool, jobs: int, state_pat
       prodsheets batch --out /srv/print --since 2026-11-01 --combined
       prodsheets batch --out /srv/print --dry-run
       prodsheets batch --out /srv/print --print --printer workshop
+      prodsheets batch --out /srv/print --shard 0/3 --state /var/lib/prodsheets/shard-0.db
       # crontab: 30 2 * * *  prodsheets batch --out /srv/print --combined --print
     """
     from ..api import ApiClient
@@ -109,7 +129,7 @@ def batch(ctx: click.Context, out_dir: Path, dry_run: bool, jobs: int, state_pat
     chosen["payment_statuses"] = chosen["payment_statuses"] or ("paid",)
     batch_options = BatchOptions(
         out_dir=out_dir, plan=PlanOptions(**chosen), dry_run=dry_run, jobs=jobs,
-        state_path=state_path, combined=combined, send=send,
+        state_path=state_path, combined=combined, send=send, reshard=reshard,
         wait=wait_timeout if wait else None,
     )  # fmt: skip
     with ApiClient(api_url, brand, token) as client:
