@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import threading
 
 import pytest
 
@@ -11,9 +12,16 @@ from prodsheets.api import ApiClient
 from prodsheets.assets import AssetStore
 from prodsheets.config import load_settings
 from prodsheets.designs import DesignSource
-from prodsheets.errors import AssetError, NotFoundError
+from prodsheets.errors import AssetError, ConfigError, NotFoundError
 from prodsheets.models import Order
-from prodsheets.pipeline import OrderRef, RefKind, find_order, prepare, ticket_filename
+from prodsheets.pipeline import (
+    OrderRef,
+    RefKind,
+    Warming,
+    find_order,
+    prepare,
+    ticket_filename,
+)
 from prodsheets.sandbox import DEFAULT_BRAND, DEFAULT_TOKEN
 
 
@@ -78,3 +86,21 @@ def test_a_cdn_hiccup_fails_the_order_a_dead_link_is_printed(sandbox, tmp_path):
         ticket = prepare(order, DesignSource(client.get_design), store, brand="acme",
                          qr_template=settings.qr_template).ticket  # fmt: skip
     assert "design image missing: HTTP 404" in str(ticket.all_problems[0])
+
+
+def test_warming_builds_ahead_and_hands_over_its_result_or_its_error():
+    started = threading.Event()
+
+    def build() -> str:
+        started.set()
+        return "renderer"
+
+    warming = Warming(build)
+    assert started.wait(5)  # running before anyone asks for it
+    assert warming() == "renderer" and warming() == "renderer"
+
+    def broken() -> str:
+        raise ConfigError("no such template folder")
+
+    with pytest.raises(ConfigError, match="no such template folder"):
+        Warming(broken)()

@@ -109,18 +109,23 @@ def order(ctx: click.Context, refs, out_dir: Path, html: bool, send: bool, print
 def _pipeline(settings, client=None, get_design=None, sender=None):
     from ..assets import AssetStore
     from ..designs import DesignSource
-    from ..pipeline import Pipeline
-    from ..render import Renderer
+    from ..pipeline import Pipeline, Warming
 
     return Pipeline(
         designs=DesignSource(get_design or client.get_design),
         store=AssetStore.from_settings(settings, api_origin=client.origin if client else None),
         brand=(client.brand if client else settings.brand) or "",
         qr_template=settings.qr_template,
-        renderer=lambda: Renderer.from_settings(settings),
+        renderer=Warming(lambda: _renderer(settings)),  # while the network works
         sender=sender,
         page_size=settings.page_size,
     )
+
+
+def _renderer(settings):
+    from ..render import Renderer
+
+    return Renderer.from_settings(settings)
 
 
 @main.command()
