@@ -13,7 +13,7 @@ orderId, ``order_name`` the shop's name…) are a public interface: add, never r
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -238,8 +238,11 @@ class Outcome:
         return Owed(self.path or "", self.api_id, self.number, self.name, manifest)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        """For ``json.dumps`` (the state's pending rows). Shallow: ``asdict`` deep-copied
+        the facts of every item twice a ticket, 9% of the batch's main process."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["problems"], data["revised"] = list(self.problems), list(self.revised)
+        data["delivery"] = asdict(self.delivery) if self.delivery is not None else None
         return data
 
     @classmethod
