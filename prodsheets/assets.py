@@ -248,9 +248,10 @@ class AssetStore:
             if key in results:
                 continue
             digest = digests.get(key[0]) or AssetError("not downloaded", url=url)
+            if isinstance(digest, AssetError):
+                results[key] = digest
+                continue
             try:
-                if isinstance(digest, AssetError):
-                    raise digest
                 results[key] = self.prepare(key[0], digest, role)
             except AssetError as exc:
                 results[key] = exc

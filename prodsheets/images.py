@@ -208,7 +208,8 @@ def _info(
 
 def _as_is(img: Image.Image, fmt: str, frames: int, role: Role) -> bool:
     """Whether ``img`` can go to the PDF byte for byte (WeasyPrint embeds a JPEG as it
-    is): an upright sRGB (or untagged) RGB or grey JPEG no larger than it prints."""
+    is): an upright sRGB (or untagged) RGB or grey JPEG that needs no scaling down
+    (at most 450 dpi where it prints)."""
     if fmt != "JPEG" or frames != 1 or img.mode not in ("RGB", "L"):
         return False
     if img.getexif().get(_EXIF_ORIENTATION, 1) not in (0, 1):
